@@ -1,0 +1,1 @@
+"""Alembic migrations (async). Run them with `doorstep migrate`."""

@@ -1,0 +1,89 @@
+"""The GraphQL layer: a thin Strawberry schema over the domain functions in server/."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+)
+from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
+
+from schema.root import Mutation, Query
+from schema.scalars import SCALAR_OVERRIDES
+from server.errors import AccessDenied, UserError
+from server.requestid import request_id
+from server.settings import Settings
+
+SDL_PATH = Path(__file__).with_name("schema.graphql")
+log = logging.getLogger("doorstep.graphql")
+
+_EXPECTED = (GraphQLError, AccessDenied, UserError)
+
+
+def is_expected(error: GraphQLError) -> bool:
+    """Validation, permission and input errors are the client's to see; the rest is ours."""
+    return error.original_error is None or isinstance(error.original_error, _EXPECTED)
+
+
+class DoorstepSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        for error in errors:
+            if not is_expected(error):
+                log.error(
+                    "unexpected error in %s",
+                    ".".join(str(p) for p in error.path or ()),
+                    exc_info=error.original_error,
+                )
+
+
+class MaskUnexpectedErrors(MaskErrors):
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=lambda e: not is_expected(e))
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        return GraphQLError(
+            message=f"Something went wrong on our side (request id {request_id.get()}).",
+            nodes=error.nodes,
+            path=error.path,
+            extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": request_id.get()},
+        )
+
+
+def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+    settings = settings or Settings()
+    extensions: list[Any] = [
+        lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+        lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
+    ]
+    if not settings.introspection_enabled:
+        extensions.append(DisableIntrospection)
+    if settings.is_production:
+        extensions.append(MaskUnexpectedErrors)
+    return DoorstepSchema(
+        query=Query,
+        mutation=Mutation,
+        extensions=extensions,
+        config=StrawberryConfig(disable_field_suggestions=settings.is_production),
+        scalar_overrides=SCALAR_OVERRIDES,
+    )
+
+
+def sdl() -> str:
+    return build_schema().as_str() + "\n"
+
+
+# For `strawberry export-schema schema:schema`.
+schema = build_schema()

@@ -1,0 +1,60 @@
+"""Queries of the accounts domain."""
+
+from __future__ import annotations
+
+import strawberry
+
+from schema.accounts.types import AreaType, UserType
+from schema.context import Info
+from schema.enums import Role
+from schema.pagination import Connection, connection, page_request
+from schema.permissions import IsAuthenticated
+from server.accounts import areas, members
+from server.errors import AccessDenied
+
+
+@strawberry.input
+class MemberFilter:
+    role: Role | None = None
+
+
+@strawberry.type
+class AccountsQuery:
+    @strawberry.field(permission_classes=[IsAuthenticated], description="The signed-in member.")
+    async def me(self, info: Info) -> UserType:
+        actor = info.context.require_actor()
+        user = await info.context.loaders.user.load(actor.user_id)
+        if user is None or not user.is_active:
+            raise AccessDenied("UNAUTHENTICATED")
+        return UserType.of(user)
+
+    @strawberry.field(permission_classes=[IsAuthenticated])
+    async def areas(
+        self, info: Info, first: int | None = 100, after: str | None = None
+    ) -> Connection[AreaType]:
+        ctx = info.context
+        request = page_request(ctx, first, after)
+        async with ctx.db() as session:
+            page = await areas.list_areas(session, ctx.require_actor(), request)
+        return connection(ctx, page, AreaType.of)
+
+    @strawberry.field(
+        permission_classes=[IsAuthenticated],
+        description="Members of the organisation (admins, senior organisers and trainers).",
+    )
+    async def members(
+        self,
+        info: Info,
+        filter: MemberFilter | None = None,
+        first: int | None = 50,
+        after: str | None = None,
+    ) -> Connection[UserType]:
+        ctx = info.context
+        request = page_request(ctx, first, after)
+        async with ctx.db() as session:
+            page = await members.list_members(
+                session, ctx.require_actor(), request, filter.role if filter else None
+            )
+        for user in page.items:
+            ctx.loaders.user.prime(user.id, user)
+        return connection(ctx, page, UserType.of)

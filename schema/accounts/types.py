@@ -1,0 +1,150 @@
+"""GraphQL types of organisations, areas, members, devices and sessions."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import strawberry
+
+from schema.context import Info
+from schema.enums import DigestFrequency, Platform, PushProvider, Role
+from server.accounts import models
+from server.accounts.sessions import IssuedSession
+from server.notifications.models import NotificationPreference
+
+
+@strawberry.type(name="Organisation")
+class OrganisationType:
+    id: strawberry.ID
+    name: str
+
+    @classmethod
+    def of(cls, org: models.Organisation) -> OrganisationType:
+        return cls(id=strawberry.ID(str(org.id)), name=org.name)
+
+
+@strawberry.type(name="Area")
+class AreaType:
+    id: strawberry.ID
+    name: str
+    kind: str | None
+    postcode_prefixes: list[str]
+    _parent_id: strawberry.Private[uuid.UUID | None]
+
+    @classmethod
+    def of(cls, area: models.Area) -> AreaType:
+        return cls(
+            id=strawberry.ID(str(area.id)),
+            name=area.name,
+            kind=area.kind,
+            postcode_prefixes=list(area.postcode_prefixes or []),
+            _parent_id=area.parent_id,
+        )
+
+    @strawberry.field
+    async def parent(self, info: Info) -> AreaType | None:
+        if self._parent_id is None:
+            return None
+        parent = await info.context.loaders.area.load(self._parent_id)
+        return AreaType.of(parent) if parent else None
+
+
+@strawberry.type(name="NotificationPreferences")
+class NotificationPreferencesType:
+    push_enabled: bool
+    email_enabled: bool
+    sms_enabled: bool
+    quiet_hours_start: str | None
+    quiet_hours_end: str | None
+    timezone: str
+    digest: DigestFrequency
+
+    @classmethod
+    def of(cls, prefs: NotificationPreference) -> NotificationPreferencesType:
+        return cls(
+            push_enabled=prefs.push_enabled,
+            email_enabled=prefs.email_enabled,
+            sms_enabled=prefs.sms_enabled,
+            quiet_hours_start=prefs.quiet_hours_start,
+            quiet_hours_end=prefs.quiet_hours_end,
+            timezone=prefs.timezone,
+            digest=prefs.digest,
+        )
+
+
+@strawberry.type(name="User")
+class UserType:
+    """A member of the organisation."""
+
+    id: strawberry.ID
+    display_name: str
+    email: str
+    locale: str
+    role: Role
+    _model: strawberry.Private[models.User]
+
+    @classmethod
+    def of(cls, user: models.User) -> UserType:
+        return cls(
+            id=strawberry.ID(str(user.id)),
+            display_name=user.display_name,
+            email=user.email,
+            locale=user.locale,
+            role=user.role,
+            _model=user,
+        )
+
+    @strawberry.field
+    async def organisation(self, info: Info) -> OrganisationType:
+        org = await info.context.loaders.organisation.load(self._model.organisation_id)
+        assert org is not None
+        return OrganisationType.of(org)
+
+    @strawberry.field
+    async def areas(self, info: Info) -> list[AreaType]:
+        return [
+            AreaType.of(a) for a in await info.context.loaders.areas_of_user.load(self._model.id)
+        ]
+
+    @strawberry.field
+    async def notification_preferences(self, info: Info) -> NotificationPreferencesType | None:
+        """Only the person themself sees their preferences."""
+        actor = info.context.actor
+        if actor is None or actor.user_id != self._model.id:
+            return None
+        return NotificationPreferencesType.of(
+            await info.context.loaders.preferences.load(self._model.id)
+        )
+
+
+@strawberry.type(name="Device")
+class DeviceType:
+    id: strawberry.ID
+    platform: Platform
+    provider: PushProvider
+    locale: str | None
+
+    @classmethod
+    def of(cls, device: models.Device) -> DeviceType:
+        return cls(
+            id=strawberry.ID(str(device.id)),
+            platform=device.platform,
+            provider=device.provider,
+            locale=device.locale,
+        )
+
+
+@strawberry.type(name="Session")
+class SessionType:
+    access_token: str
+    refresh_token: str
+    access_token_expires_at: datetime
+
+    @classmethod
+    def of(cls, issued: IssuedSession) -> SessionType:
+        return cls(
+            access_token=issued.access_token,
+            refresh_token=issued.refresh_token,
+            access_token_expires_at=issued.access_token_expires_at,
+        )

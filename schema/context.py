@@ -1,0 +1,62 @@
+"""The per-request context: services, the signed-in actor, one database session, loaders."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+from starlette.websockets import WebSocket
+from strawberry.types import Info as _Info
+
+from schema.loaders import Loaders
+from server.errors import AccessDenied
+from server.security.access import Actor
+from server.services import Services
+
+
+@dataclass
+class Context:
+    services: Services
+    request: Request | WebSocket | None
+    actor: Actor | None
+    loaders: Loaders = field(init=False)
+    _session: AsyncSession | None = field(default=None, init=False)
+    # GraphQL resolves sibling fields concurrently, but one AsyncSession allows one
+    # operation at a time: every use goes through db(), which takes turns.
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
+
+    def __post_init__(self) -> None:
+        self.loaders = Loaders(self)
+
+    @asynccontextmanager
+    async def db(self) -> AsyncIterator[AsyncSession]:
+        async with self._lock:
+            if self._session is None:
+                self._session = self.services.db.sessionmaker()
+            try:
+                yield self._session
+            except BaseException:
+                await self._session.rollback()
+                raise
+
+    def require_actor(self) -> Actor:
+        if self.actor is None:
+            raise AccessDenied("UNAUTHENTICATED")
+        return self.actor
+
+    @property
+    def client_address(self) -> str:
+        client = self.request.client if self.request is not None else None
+        return client.host if client else "unknown"
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+Info = _Info[Context, None]

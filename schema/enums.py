@@ -1,0 +1,17 @@
+"""GraphQL enums (names and values fixed by the client contract).
+
+The domain's own enums are registered with Strawberry in place, so one class serves both.
+"""
+
+from __future__ import annotations
+
+import strawberry
+
+from server.enums import Platform, PushProvider, Role
+from server.errors import UserErrorCode
+from server.notifications.models import DigestFrequency
+
+for _enum in (Role, Platform, PushProvider, DigestFrequency, UserErrorCode):
+    strawberry.enum(_enum, name=_enum.__name__)
+
+__all__ = ["DigestFrequency", "Platform", "PushProvider", "Role", "UserErrorCode"]

@@ -1,0 +1,65 @@
+"""The GraphQL endpoint: Strawberry's ASGI view with Doorstep's context and authentication."""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+
+from schema.context import Context
+from server.security.access import Actor
+from server.security.tokens import InvalidToken
+from server.services import Services
+
+_open_contexts: ContextVar[list[Context] | None] = ContextVar("open_contexts", default=None)
+
+
+def actor_from_bearer(services: Services, authorization: str | None) -> Actor | None:
+    """An invalid or expired token makes an anonymous caller, refused where sign-in counts."""
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return None
+    try:
+        claims = services.access_tokens.decode(token.strip())
+    except InvalidToken:
+        return None
+    return Actor(claims.user_id, claims.organisation_id, claims.role)
+
+
+class GraphQLApp(GraphQL[Context, None]):
+    def __init__(self, services_getter: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("subscription_protocols", [GRAPHQL_TRANSPORT_WS_PROTOCOL])
+        super().__init__(**kwargs)
+        self._services_getter = services_getter
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        contexts: list[Context] = []
+        token = _open_contexts.set(contexts)
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            for ctx in contexts:
+                await ctx.close()
+            _open_contexts.reset(token)
+
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> Context:
+        services: Services = self._services_getter(request)
+        actor = actor_from_bearer(services, request.headers.get("authorization"))
+        ctx = Context(services=services, request=request, actor=actor)
+        contexts = _open_contexts.get()
+        if contexts is not None:
+            contexts.append(ctx)
+        return ctx

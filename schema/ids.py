@@ -1,0 +1,19 @@
+"""IDs are UUID strings; a malformed one is simply an object that does not exist."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from server.errors import UserError, UserErrorCode
+
+
+def parse_id(value: str, field: str, what: str = "object") -> uuid.UUID:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise UserError.of(UserErrorCode.NOT_FOUND, f"No such {what}.", field) from None
+
+
+def parse_ids(values: Sequence[str] | None, field: str, what: str = "object") -> list[uuid.UUID]:
+    return [parse_id(v, f"{field}.{i}", what) for i, v in enumerate(values or [])]

@@ -1,0 +1,1 @@
+"""Doorstep: the service (HTTP, data, domain rules)."""

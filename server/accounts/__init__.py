@@ -1,0 +1,1 @@
+"""Organisations, areas, people, devices and sessions."""

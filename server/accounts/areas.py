@@ -1,0 +1,99 @@
+"""Areas: the places an organisation works in, nested ward > estate > street."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from server.accounts.models import Area
+from server.audit.service import record
+from server.errors import Problem, UserError, UserErrorCode, not_found
+from server.pagination import Page, PageRequest, paginate
+from server.security.access import STAFF, Actor
+from server.validation import collect, optional_text, required_text
+
+# An outward code or a prefix of one: "E", "E1", "SW1A", "M13 9".
+_POSTCODE_PREFIX = re.compile(r"^[A-Z]{1,2}([0-9][0-9A-Z]?)?( ?[0-9][A-Z]{0,2})?$")
+
+
+@dataclass(frozen=True)
+class NewArea:
+    name: str
+    kind: str | None = None
+    parent_id: uuid.UUID | None = None
+    postcode_prefixes: list[str] | None = None
+
+
+def _normalise_prefixes(prefixes: list[str] | None) -> list[str]:
+    cleaned: list[str] = []
+    problems: list[Problem] = []
+    for i, prefix in enumerate(prefixes or []):
+        value = " ".join(prefix.upper().split())
+        if not _POSTCODE_PREFIX.match(value):
+            problems.append(
+                Problem(
+                    UserErrorCode.INVALID,
+                    f"'{prefix}' is not the start of a UK postcode.",
+                    f"input.postcodePrefixes.{i}",
+                )
+            )
+        elif value not in cleaned:
+            cleaned.append(value)
+    collect(*problems)
+    return cleaned
+
+
+async def list_areas(session: AsyncSession, actor: Actor, page: PageRequest) -> Page[Area]:
+    stmt = sa.select(Area).where(col(Area.organisation_id) == actor.organisation_id)
+    return await paginate(session, stmt, [Area.name, Area.id], page)
+
+
+async def get_area(session: AsyncSession, actor: Actor, area_id: uuid.UUID) -> Area | None:
+    area = await session.get(Area, area_id)
+    return area if area and area.organisation_id == actor.organisation_id else None
+
+
+async def create_area(session: AsyncSession, actor: Actor, data: NewArea) -> Area:
+    actor.require(*STAFF)
+    name = required_text(data.name, "input.name", "a name")
+    kind = optional_text(data.kind, "input.kind", "a kind", 50)
+    prefixes = _normalise_prefixes(data.postcode_prefixes)
+    if data.parent_id is not None and await get_area(session, actor, data.parent_id) is None:
+        raise not_found("area", "input.parentId")
+    duplicate = await session.scalar(
+        sa.select(col(Area.id)).where(
+            col(Area.organisation_id) == actor.organisation_id,
+            col(Area.parent_id) == data.parent_id
+            if data.parent_id
+            else col(Area.parent_id).is_(None),
+            sa.func.lower(Area.name) == name.lower(),
+        )
+    )
+    if duplicate is not None:
+        raise UserError.of(
+            UserErrorCode.INVALID, "An area with this name already exists here.", "input.name"
+        )
+    area = Area(
+        organisation_id=actor.organisation_id,
+        parent_id=data.parent_id,
+        name=name,
+        kind=kind,
+        postcode_prefixes=prefixes,
+    )
+    session.add(area)
+    record(
+        session,
+        organisation_id=actor.organisation_id,
+        actor_id=actor.user_id,
+        action="area.create",
+        entity_type="Area",
+        entity_id=area.id,
+        details={"name": name},
+    )
+    await session.commit()
+    return area

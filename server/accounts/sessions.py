@@ -1,0 +1,225 @@
+"""Signing in and out: logins, rotating refresh tokens, password set and reset."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from server.accounts.models import ActionToken, RefreshToken, User
+from server.audit.service import record
+from server.enums import TokenPurpose
+from server.errors import UserError, UserErrorCode
+from server.models import utcnow
+from server.outbox.service import stage
+from server.security.passwords import password_problem
+from server.security.tokens import AccessClaims, hash_token, new_opaque_token
+from server.services import Services
+from server.validation import normalise_email
+
+WRONG_LOGIN = "That email and password do not match an account."
+SESSION_ENDED = "This session has ended. Sign in again."
+LINK_EXPIRED = "This link has expired or was already used. Ask for a new one."
+
+
+@dataclass(frozen=True)
+class IssuedSession:
+    user: User
+    access_token: str
+    access_token_expires_at: datetime
+    refresh_token: str
+
+
+async def _issue(
+    session: AsyncSession, services: Services, user: User, family_id: uuid.UUID | None = None
+) -> IssuedSession:
+    raw = new_opaque_token()
+    session.add(
+        RefreshToken(
+            user_id=user.id,
+            family_id=family_id or uuid.uuid4(),
+            token_hash=hash_token(raw),
+            expires_at=utcnow() + timedelta(days=services.settings.refresh_token_days),
+        )
+    )
+    access, expires_at = services.access_tokens.issue(
+        AccessClaims(user.id, user.organisation_id, user.role)
+    )
+    return IssuedSession(user, access, expires_at, raw)
+
+
+def _audit(session: AsyncSession, user: User, action: str) -> None:
+    record(
+        session,
+        organisation_id=user.organisation_id,
+        actor_id=user.id,
+        action=action,
+        entity_type="User",
+        entity_id=user.id,
+    )
+
+
+async def login(
+    session: AsyncSession, services: Services, email: str, password: str, address: str
+) -> IssuedSession:
+    email = normalise_email(email)
+    settings = services.settings
+    account_key = f"account:{email}"
+    limits = {
+        account_key: settings.login_attempts_per_account,
+        f"address:{address}": settings.login_attempts_per_address,
+    }
+    if await services.login_limiter.blocked(limits):
+        raise UserError.of(
+            UserErrorCode.RATE_LIMITED, "Too many attempts. Wait a few minutes and try again."
+        )
+    user = await session.scalar(sa.select(User).where(col(User.email) == email))
+    usable = user is not None and user.is_active
+    ok = await services.passwords.verify(user.password_hash if usable and user else None, password)
+    if not ok or user is None or not usable:
+        await services.login_limiter.fail(*limits)
+        raise UserError.of(UserErrorCode.INVALID, WRONG_LOGIN)
+    await services.login_limiter.reset(account_key)
+    if user.password_hash and services.passwords.needs_rehash(user.password_hash):
+        user.password_hash = await services.passwords.hash(password)
+    user.last_login_at = utcnow()
+    issued = await _issue(session, services, user)
+    _audit(session, user, "session.login")
+    await session.commit()
+    return issued
+
+
+async def _revoke_family(session: AsyncSession, family_id: uuid.UUID) -> None:
+    await session.execute(
+        sa.update(RefreshToken)
+        .where(col(RefreshToken.family_id) == family_id, col(RefreshToken.revoked_at).is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+async def refresh(session: AsyncSession, services: Services, refresh_token: str) -> IssuedSession:
+    """Rotate a refresh token. Presenting a rotated one again ends its whole family."""
+    now = utcnow()
+    row = await session.scalar(
+        sa.select(RefreshToken).where(col(RefreshToken.token_hash) == hash_token(refresh_token))
+    )
+    if row is None or row.revoked_at is not None or row.expires_at <= now:
+        raise UserError.of(UserErrorCode.EXPIRED, SESSION_ENDED, "refreshToken")
+    user = await session.get(User, row.user_id)
+    if user is None or not user.is_active:
+        raise UserError.of(UserErrorCode.EXPIRED, SESSION_ENDED, "refreshToken")
+    rotated = await session.scalar(
+        sa.update(RefreshToken)
+        .where(col(RefreshToken.id) == row.id, col(RefreshToken.rotated_at).is_(None))
+        .values(rotated_at=now)
+        .returning(col(RefreshToken.id))
+    )
+    if rotated is None:
+        await _revoke_family(session, row.family_id)
+        _audit(session, user, "session.reuse_detected")
+        await session.commit()
+        raise UserError.of(UserErrorCode.EXPIRED, SESSION_ENDED, "refreshToken")
+    issued = await _issue(session, services, user, row.family_id)
+    _audit(session, user, "session.refresh")
+    await session.commit()
+    return issued
+
+
+async def logout(session: AsyncSession, refresh_token: str) -> None:
+    row = await session.scalar(
+        sa.select(RefreshToken).where(col(RefreshToken.token_hash) == hash_token(refresh_token))
+    )
+    if row is None:
+        return
+    await _revoke_family(session, row.family_id)
+    user = await session.get(User, row.user_id)
+    if user is not None:
+        _audit(session, user, "session.logout")
+    await session.commit()
+
+
+def password_link(services: Services, token: str) -> str:
+    return f"{services.settings.public_url.rstrip('/')}/set-password?token={token}"
+
+
+def issue_action_token(
+    session: AsyncSession, services: Services, user: User, purpose: TokenPurpose
+) -> str:
+    """Create a single-use token and stage the email that carries its link."""
+    settings = services.settings
+    lifetime = (
+        timedelta(days=settings.invitation_token_days)
+        if purpose is TokenPurpose.INVITATION
+        else timedelta(hours=settings.password_token_hours)
+    )
+    raw = new_opaque_token()
+    token = ActionToken(
+        user_id=user.id,
+        purpose=purpose,
+        token_hash=hash_token(raw),
+        expires_at=utcnow() + lifetime,
+    )
+    session.add(token)
+    stage(
+        session,
+        "email.account",
+        {
+            "template": purpose.value.lower(),
+            "user_id": str(user.id),
+            "to": user.email,
+            "link": password_link(services, raw),
+            "expires_at": token.expires_at.isoformat(),
+        },
+        dedupe_key=f"action-token:{token.id}",
+    )
+    return raw
+
+
+async def request_password_reset(session: AsyncSession, services: Services, email: str) -> None:
+    """Stage a reset email when the address has an active account; silent otherwise."""
+    user = await session.scalar(sa.select(User).where(col(User.email) == normalise_email(email)))
+    if user is None or not user.is_active:
+        return
+    issue_action_token(session, services, user, TokenPurpose.PASSWORD_RESET)
+    _audit(session, user, "password.reset_requested")
+    await session.commit()
+
+
+async def set_password(
+    session: AsyncSession, services: Services, token: str, password: str
+) -> IssuedSession:
+    now = utcnow()
+    row = await session.scalar(
+        sa.select(ActionToken).where(col(ActionToken.token_hash) == hash_token(token))
+    )
+    if row is None or row.used_at is not None or row.expires_at <= now:
+        raise UserError.of(UserErrorCode.EXPIRED, LINK_EXPIRED, "input.token")
+    problem = password_problem(password)
+    if problem:
+        raise UserError.of(UserErrorCode.INVALID, problem, "input.password")
+    user = await session.get(User, row.user_id)
+    if user is None or not user.is_active:
+        raise UserError.of(UserErrorCode.EXPIRED, LINK_EXPIRED, "input.token")
+    used = await session.scalar(
+        sa.update(ActionToken)
+        .where(col(ActionToken.id) == row.id, col(ActionToken.used_at).is_(None))
+        .values(used_at=now)
+        .returning(col(ActionToken.id))
+    )
+    if used is None:
+        raise UserError.of(UserErrorCode.EXPIRED, LINK_EXPIRED, "input.token")
+    user.password_hash = await services.passwords.hash(password)
+    # A new password ends every other session of the account.
+    await session.execute(
+        sa.update(RefreshToken)
+        .where(col(RefreshToken.user_id) == user.id, col(RefreshToken.revoked_at).is_(None))
+        .values(revoked_at=now)
+    )
+    issued = await _issue(session, services, user)
+    _audit(session, user, "password.set")
+    await session.commit()
+    return issued

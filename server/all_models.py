@@ -1,0 +1,27 @@
+"""Imports every table so that SQLModel.metadata is complete (Alembic, tests)."""
+
+from server.accounts.models import (
+    ActionToken,
+    Area,
+    Device,
+    Organisation,
+    RefreshToken,
+    User,
+    UserArea,
+)
+from server.audit.models import AuditEntry
+from server.notifications.models import NotificationPreference
+from server.outbox.models import OutboxMessage
+
+__all__ = [
+    "ActionToken",
+    "Area",
+    "AuditEntry",
+    "Device",
+    "NotificationPreference",
+    "Organisation",
+    "OutboxMessage",
+    "RefreshToken",
+    "User",
+    "UserArea",
+]

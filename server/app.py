@@ -1,0 +1,83 @@
+"""The Starlette application: routes, middleware and lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from redis.exceptions import RedisError
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route, WebSocketRoute
+
+from schema import build_schema
+from schema.http import GraphQLApp
+from server.bodylimit import BodySizeLimitMiddleware
+from server.requestid import RequestIdMiddleware
+from server.services import Services
+from server.settings import Settings, get_settings
+
+
+def _services(conn: HTTPConnection) -> Services:
+    services: Services = conn.app.state.services
+    return services
+
+
+async def healthz(request: Request) -> JSONResponse:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> JSONResponse:
+    services = _services(request)
+    checks: dict[str, str] = {}
+    try:
+        await services.db.ping()
+        checks["database"] = "ok"
+    except (SQLAlchemyError, OSError) as exc:
+        checks["database"] = f"unavailable: {type(exc).__name__}"
+    try:
+        await services.redis.ping()
+        checks["redis"] = "ok"
+    except (RedisError, OSError) as exc:
+        checks["redis"] = f"unavailable: {type(exc).__name__}"
+    ready = all(v == "ok" for v in checks.values())
+    return JSONResponse({"ready": ready, **checks}, status_code=200 if ready else 503)
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> Starlette:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        owned = services is None
+        app.state.services = services or Services.create(settings)
+        try:
+            yield
+        finally:
+            if owned:
+                await app.state.services.close()
+
+    graphql = GraphQLApp(
+        _services,
+        schema=build_schema(settings),
+        graphql_ide="graphiql" if settings.graphiql_enabled else None,
+        allow_queries_via_get=True,
+        allowed_origins=settings.allowed_origins,
+    )
+    return Starlette(
+        debug=False,
+        routes=[
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/graphql", graphql),
+            WebSocketRoute("/graphql", graphql),
+        ],
+        middleware=[
+            Middleware(RequestIdMiddleware),
+            Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes),
+        ],
+        lifespan=lifespan,
+    )

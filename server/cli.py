@@ -1,0 +1,146 @@
+"""The `doorstep` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+from server.settings import get_settings
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from server.requestid import configure_logging
+
+    settings = get_settings()
+    configure_logging()
+    uvicorn.run(
+        "server.app:create_app",
+        factory=True,
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        proxy_headers=True,
+        log_config=None,
+        ws="websockets-sansio",
+    )
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from workers.main import run_worker
+
+    return run_worker()
+
+
+def _dev(args: argparse.Namespace) -> int:
+    from server.dev import run_dev
+
+    return run_dev(host=args.host, port=args.port)
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from server.migrate import upgrade
+
+    asyncio.run(upgrade(get_settings().database_url, args.revision))
+    print(f"database migrated to {args.revision}")
+    return 0
+
+
+def _export_schema(args: argparse.Namespace) -> int:
+    from schema import SDL_PATH, sdl
+
+    text = sdl()
+    if args.check:
+        if SDL_PATH.read_text() != text:
+            print(f"{SDL_PATH} is out of date: run `doorstep export-schema`", file=sys.stderr)
+            return 1
+        return 0
+    SDL_PATH.write_text(text)
+    print(f"wrote {SDL_PATH}")
+    return 0
+
+
+def _create_admin(args: argparse.Namespace) -> int:
+    from server.accounts.organisations import create_organisation_with_admin
+    from server.errors import UserError
+    from server.services import Services
+
+    password = os.environ.get("DOORSTEP_ADMIN_PASSWORD") or getpass.getpass("Password: ")
+
+    async def run() -> None:
+        services = Services.create(get_settings())
+        try:
+            async with services.db.session() as session:
+                admin = await create_organisation_with_admin(
+                    session,
+                    services,
+                    organisation=args.organisation,
+                    email=args.email,
+                    password=password,
+                    display_name=args.name,
+                )
+            print(f"created organisation {args.organisation!r} with admin {admin.email}")
+        finally:
+            await services.close()
+
+    try:
+        asyncio.run(run())
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _seed_demo(args: argparse.Namespace) -> int:
+    from server.demo import seed_demo
+
+    asyncio.run(seed_demo(get_settings()))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="doorstep", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(
+        name: str, handler: Callable[[argparse.Namespace], int], help: str
+    ) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help)
+        p.set_defaults(handler=handler)
+        return p
+
+    for name, handler, text in (
+        ("serve", _serve, "run the API server"),
+        ("dev", _dev, "migrate, seed the demo, start Redis, the API and a worker"),
+    ):
+        p = add(name, handler, text)
+        p.add_argument("--host")
+        p.add_argument("--port", type=int)
+    add("worker", _worker, "run one background worker process")
+    add("migrate", _migrate, "apply database migrations").add_argument(
+        "revision", nargs="?", default="head"
+    )
+    add("export-schema", _export_schema, "write schema/schema.graphql").add_argument(
+        "--check", action="store_true", help="fail if the checked-in file is out of date"
+    )
+    p = add("create-admin", _create_admin, "create an organisation and its first admin")
+    p.add_argument("--organisation", required=True)
+    p.add_argument("--email", required=True)
+    p.add_argument("--name", default="Administrator")
+    add("seed-demo", _seed_demo, "create the demo organisation (once)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    result: int = args.handler(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

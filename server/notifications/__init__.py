@@ -1,0 +1,1 @@
+"""Notifications: preferences, the pipeline from an event to a person, delivery status."""

@@ -1,0 +1,1 @@
+"""The transactional outbox: work for the workers, written in the same transaction."""

@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field
+
+from server.models import Table, utcnow
+
+
+class OutboxMessage(Table, table=True):
+    """A job to hand to the workers; relayed at least once, handled idempotently."""
+
+    __tablename__ = "outbox"
+
+    __table_args__ = (sa.Index("ix_outbox_pending", "dispatched_at", "available_at"),)
+
+    topic: str = Field(max_length=100)
+    dedupe_key: str = Field(max_length=200, unique=True)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    available_at: datetime = Field(default_factory=utcnow)
+    dispatched_at: datetime | None = None
+    attempts: int = 0

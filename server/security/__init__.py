@@ -1,0 +1,1 @@
+"""Passwords, tokens, access checks and rate limits."""

@@ -1,0 +1,42 @@
+"""The long-lived collaborators that the API and the workers share, built once per process."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from server.db import Database
+from server.redis import create_redis
+from server.security.passwords import Passwords
+from server.security.ratelimit import FailureLimiter
+from server.security.tokens import AccessTokens
+from server.settings import Settings
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    redis: Redis
+    passwords: Passwords
+    access_tokens: AccessTokens
+    login_limiter: FailureLimiter
+
+    @classmethod
+    def create(cls, settings: Settings) -> Services:
+        redis = create_redis(settings.effective_redis_url)
+        return cls(
+            settings=settings,
+            db=Database(settings.database_url),
+            redis=redis,
+            passwords=Passwords(settings),
+            access_tokens=AccessTokens(settings),
+            login_limiter=FailureLimiter(
+                redis, settings.redis_prefix, settings.login_window_seconds
+            ),
+        )
+
+    async def close(self) -> None:
+        await self.redis.aclose()
+        await self.db.dispose()

@@ -1,0 +1,106 @@
+"""Configuration from ``DOORSTEP_*`` environment variables and an optional ``.env``."""
+
+from __future__ import annotations
+
+import secrets
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+VAR_DIR = Path("var")
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="DOORSTEP_", env_file=".env", extra="ignore", validate_default=True
+    )
+
+    env: Environment = Environment.DEVELOPMENT
+    var_dir: Path = VAR_DIR
+    database_url: str = "sqlite+aiosqlite:///var/doorstep.db"
+    # None means the private development Redis that `doorstep dev` starts (a unix socket
+    # under var/); see server.devredis.
+    redis_url: str | None = None
+    redis_prefix: str = "doorstep:"
+    secret_key: str = ""
+    public_url: str = "http://127.0.0.1:8000"
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    # GraphQL endpoint protection. None: on in development, off in production.
+    graphiql: bool | None = None
+    introspection: bool | None = None
+    max_query_depth: int = 12
+    max_aliases: int = 30
+    max_tokens: int = 3000
+    max_body_bytes: int = 2 * 1024 * 1024
+    max_page_size: int = 100
+    allowed_origins: list[str] = Field(default_factory=list)
+
+    # Sessions and passwords.
+    jwt_issuer: str = "doorstep"
+    jwt_audience: str = "doorstep-api"
+    access_token_minutes: int = 15
+    refresh_token_days: int = 30
+    password_token_hours: int = 72
+    invitation_token_days: int = 7
+    argon2_memory_kib: int = 19 * 1024
+    argon2_time_cost: int = 2
+    argon2_parallelism: int = 1
+    max_concurrent_hashes: int = 4
+    login_attempts_per_account: int = 5
+    login_attempts_per_address: int = 30
+    login_window_seconds: int = 900
+
+    @model_validator(mode="after")
+    def _require_production_secret(self) -> Settings:
+        if self.env is Environment.PRODUCTION and len(self.secret_key) < 32:
+            raise ValueError(
+                "DOORSTEP_SECRET_KEY must be set to at least 32 characters in production"
+            )
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.env is Environment.PRODUCTION
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        return (not self.is_production) if self.graphiql is None else self.graphiql
+
+    @property
+    def introspection_enabled(self) -> bool:
+        return (not self.is_production) if self.introspection is None else self.introspection
+
+    @property
+    def dev_redis_socket(self) -> Path:
+        return (self.var_dir / "redis.sock").resolve()
+
+    @property
+    def effective_redis_url(self) -> str:
+        return self.redis_url or f"unix://{self.dev_redis_socket}"
+
+    def signing_key(self) -> str:
+        """The secret key; in development one is generated once and kept under var/."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.var_dir / "secret_key"
+        if not path.exists():
+            self.var_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        self.secret_key = path.read_text().strip()
+        return self.secret_key
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
