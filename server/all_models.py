@@ -10,18 +10,21 @@ from server.accounts.models import (
     UserArea,
 )
 from server.audit.models import AuditEntry
-from server.notifications.models import NotificationPreference
+from server.notifications.models import Delivery, Notification, NotificationPreference, Reminder
 from server.outbox.models import OutboxMessage
 
 __all__ = [
     "ActionToken",
     "Area",
     "AuditEntry",
+    "Delivery",
     "Device",
+    "Notification",
     "NotificationPreference",
     "Organisation",
     "OutboxMessage",
     "RefreshToken",
+    "Reminder",
     "User",
     "UserArea",
 ]

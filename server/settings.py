@@ -60,6 +60,38 @@ class Settings(BaseSettings):
     login_attempts_per_address: int = 30
     login_window_seconds: int = 900
 
+    # Background work.
+    queue_name: str = "doorstep"
+    worker_concurrency: int = 20
+    relay_interval_seconds: float = 0.5
+    sweep_interval_seconds: int = 15
+    send_lease_seconds: int = 120
+    delivery_max_attempts: int = 6
+    delivery_backoff_seconds: float = 10.0
+    delivery_backoff_max_seconds: float = 3600.0
+    expo_receipt_delay_seconds: int = 900
+    ops_password: str | None = None  # HTTP Basic password for /ops (queue UI); unset: off
+
+    # Delivery: "log" only logs what would be sent; "live" talks to the providers below.
+    # None: log in development, live in production.
+    delivery: str | None = None
+    smtp_url: str | None = None  # smtp://user:pass@host:port, smtps://... for implicit TLS
+    smtp_from: str = "Doorstep <no-reply@doorstep.local>"
+    smtp_starttls: bool = False
+    expo_push_url: str = "https://exp.host/--/api/v2/push/send"
+    expo_receipts_url: str = "https://exp.host/--/api/v2/push/getReceipts"
+    expo_access_token: str | None = None
+    fcm_url: str = "https://fcm.googleapis.com/v1/projects/{project_id}/messages:send"
+    fcm_project_id: str | None = None
+    fcm_credentials_file: Path | None = None  # a Google service-account JSON key
+    fcm_access_token: str | None = None  # a ready OAuth token instead (tests, short jobs)
+    webpush_vapid_private_key: str | None = None
+    webpush_vapid_subject: str = "mailto:ops@doorstep.local"
+    twilio_url: str = "https://api.twilio.com"
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_from_number: str | None = None
+
     @model_validator(mode="after")
     def _require_production_secret(self) -> Settings:
         if self.env is Environment.PRODUCTION and len(self.secret_key) < 32:
@@ -79,6 +111,10 @@ class Settings(BaseSettings):
     @property
     def introspection_enabled(self) -> bool:
         return (not self.is_production) if self.introspection is None else self.introspection
+
+    @property
+    def live_delivery(self) -> bool:
+        return (self.delivery or ("live" if self.is_production else "log")) == "live"
 
     @property
     def dev_redis_socket(self) -> Path:
