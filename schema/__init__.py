@@ -18,7 +18,7 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
-from schema.root import Mutation, Query
+from schema.root import Mutation, Query, Subscription
 from schema.scalars import SCALAR_OVERRIDES
 from server.errors import AccessDenied, UserError
 from server.requestid import request_id
@@ -75,6 +75,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     return DoorstepSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=settings.is_production),
         scalar_overrides=SCALAR_OVERRIDES,

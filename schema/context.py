@@ -23,6 +23,8 @@ class Context:
     services: Services
     request: Request | WebSocket | None
     actor: Actor | None
+    # Set by Strawberry from a websocket's connection_init payload.
+    connection_params: dict[str, object] | None = None
     loaders: Loaders = field(init=False)
     _session: AsyncSession | None = field(default=None, init=False)
     # GraphQL resolves sibling fields concurrently, but one AsyncSession allows one

@@ -9,9 +9,16 @@ import strawberry
 
 from server.enums import Platform, PushProvider, Role
 from server.errors import UserErrorCode
-from server.notifications.models import DigestFrequency
+from server.notifications.models import DigestFrequency, NotificationKind
 
-for _enum in (Role, Platform, PushProvider, DigestFrequency, UserErrorCode):
+for _enum in (Role, Platform, PushProvider, DigestFrequency, NotificationKind, UserErrorCode):
     strawberry.enum(_enum, name=_enum.__name__)
 
-__all__ = ["DigestFrequency", "Platform", "PushProvider", "Role", "UserErrorCode"]
+__all__ = [
+    "DigestFrequency",
+    "NotificationKind",
+    "Platform",
+    "PushProvider",
+    "Role",
+    "UserErrorCode",
+]

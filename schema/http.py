@@ -10,7 +10,9 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.unset import UNSET, UnsetType
 
 from schema.context import Context
 from server.security.access import Actor
@@ -52,6 +54,18 @@ class GraphQLApp(GraphQL[Context, None]):
             for ctx in contexts:
                 await ctx.close()
             _open_contexts.reset(token)
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """Authenticate a websocket from connection_init's {"authorization": token}."""
+        params = context.connection_params or {}
+        raw = params.get("authorization") or params.get("Authorization")
+        token = str(raw) if raw else ""
+        if token and " " not in token.strip():
+            token = f"Bearer {token.strip()}"
+        context.actor = actor_from_bearer(context.services, token or None)
+        if context.actor is None:
+            raise ConnectionRejectionError({"message": "Sign in to subscribe."})
+        return UNSET
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket

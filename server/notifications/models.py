@@ -85,6 +85,10 @@ class Notification(Table, table=True):
     body: str = Field(max_length=2000)
     link: str | None = Field(default=None, max_length=500)
     read_at: datetime | None = None
+    # False for messages that are only sent (account emails); they are never listed in-app.
+    in_app: bool = True
+    # Account emails carry a one-time link: it is erased once every delivery is final.
+    sensitive: bool = False
 
 
 class Delivery(Table, table=True):

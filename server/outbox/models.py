@@ -20,5 +20,6 @@ class OutboxMessage(Table, table=True):
     dedupe_key: str = Field(max_length=200, unique=True)
     payload: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
     available_at: datetime = Field(default_factory=utcnow)
-    dispatched_at: datetime | None = None
+    dispatched_at: datetime | None = None  # handed to the queue
+    processed_at: datetime | None = None  # its job finished
     attempts: int = 0

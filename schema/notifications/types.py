@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import strawberry
+
+from schema.enums import NotificationKind
+from schema.pagination import Connection
+from server.notifications.models import Notification
+
+
+@strawberry.type(name="Notification")
+class NotificationType:
+    id: strawberry.ID
+    kind: NotificationKind
+    title: str
+    body: str
+    link: str | None
+    created_at: datetime
+    read_at: datetime | None
+
+    @classmethod
+    def of(cls, n: Notification) -> NotificationType:
+        return cls(
+            id=strawberry.ID(str(n.id)),
+            kind=n.kind,
+            title=n.title,
+            body=n.body,
+            link=n.link,
+            created_at=n.created_at,
+            read_at=n.read_at,
+        )
+
+    @classmethod
+    def from_event(cls, event: dict[str, Any]) -> NotificationType:
+        return cls(
+            id=strawberry.ID(event["id"]),
+            kind=NotificationKind(event["kind"]),
+            title=event["title"],
+            body=event["body"],
+            link=event["link"],
+            created_at=datetime.fromisoformat(event["createdAt"]),
+            read_at=None,
+        )
+
+
+@strawberry.type
+class NotificationConnection(Connection[NotificationType]):
+    unread_count: int

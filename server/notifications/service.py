@@ -1,0 +1,163 @@
+"""Turning a NotifySpec into notifications and their deliveries (called by the workers)."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from server.accounts.models import Device, User
+from server.enums import PushProvider
+from server.models import utcnow
+from server.notifications.models import (
+    ChannelName,
+    Delivery,
+    Notification,
+    NotificationPreference,
+    defaults_for,
+)
+from server.notifications.preferences import quiet_until
+from server.notifications.spec import NotifySpec
+from server.notifications.templates import PUSH, render, template
+
+CHUNK = 500
+_PUSH_CHANNEL = {
+    PushProvider.EXPO: ChannelName.EXPO,
+    PushProvider.FCM: ChannelName.FCM,
+    PushProvider.WEBPUSH: ChannelName.WEBPUSH,
+}
+# Channels that wait for the end of quiet hours (email and in-app never wake anyone).
+QUIET_CHANNELS = (*PUSH, ChannelName.SMS)
+
+
+def _chunks(ids: list[uuid.UUID]) -> Iterable[list[uuid.UUID]]:
+    for start in range(0, len(ids), CHUNK):
+        yield ids[start : start + CHUNK]
+
+
+async def create_notifications(
+    session: AsyncSession, spec: NotifySpec, now: datetime | None = None
+) -> list[Notification]:
+    """Create what is missing for this event; already-created notifications are left alone.
+
+    Recipients outside the spec's organisation or deactivated are skipped. Returns the new
+    notifications (the caller commits, then publishes them live and kicks the dispatchers).
+    """
+    now = now or utcnow()
+    chosen = template(spec.template)
+    created: list[Notification] = []
+    for ids in _chunks(list(dict.fromkeys(spec.user_ids))):
+        keys = {u: f"{spec.event_key}:{u}" for u in ids}
+        existing = set(
+            (
+                await session.scalars(
+                    sa.select(col(Notification.dedupe_key)).where(
+                        col(Notification.dedupe_key).in_(list(keys.values()))
+                    )
+                )
+            ).all()
+        )
+        todo = [u for u in ids if keys[u] not in existing]
+        if not todo:
+            continue
+        users = (
+            await session.scalars(
+                sa.select(User).where(
+                    col(User.id).in_(todo),
+                    col(User.organisation_id) == spec.organisation_id,
+                    col(User.is_active).is_(True),
+                )
+            )
+        ).all()
+        prefs = {
+            p.user_id: p
+            for p in (
+                await session.scalars(
+                    sa.select(NotificationPreference).where(
+                        col(NotificationPreference.user_id).in_(todo)
+                    )
+                )
+            ).all()
+        }
+        devices: dict[uuid.UUID, list[Device]] = defaultdict(list)
+        if any(c in PUSH for c in chosen.channels):
+            for device in (
+                await session.scalars(
+                    sa.select(Device).where(
+                        col(Device.user_id).in_(todo), col(Device.disabled_at).is_(None)
+                    )
+                )
+            ).all():
+                devices[device.user_id].append(device)
+        for user in users:
+            pref = prefs.get(user.id) or defaults_for(user.id)
+            title, body = render(spec.template, spec.params, user.locale)
+            notification = Notification(
+                organisation_id=spec.organisation_id,
+                user_id=user.id,
+                dedupe_key=keys[user.id],
+                kind=chosen.kind,
+                title=title,
+                body=body,
+                link=spec.link,
+                in_app=chosen.in_app,
+                sensitive=chosen.sensitive,
+                created_at=now,
+            )
+            session.add(notification)
+            created.append(notification)
+            deferred = quiet_until(pref, now)
+            for channel, device_id, address in _addresses(
+                chosen.channels, pref, user, devices, force_email=chosen.sensitive
+            ):
+                session.add(
+                    Delivery(
+                        notification_id=notification.id,
+                        channel=channel,
+                        device_id=device_id,
+                        address=address,
+                        next_attempt_at=deferred if deferred and channel in QUIET_CHANNELS else now,
+                    )
+                )
+    await session.flush()
+    return created
+
+
+def _addresses(
+    channels: Iterable[ChannelName],
+    pref: NotificationPreference,
+    user: User,
+    devices: dict[uuid.UUID, list[Device]],
+    *,
+    force_email: bool,
+) -> Iterable[tuple[ChannelName, uuid.UUID | None, str]]:
+    """Where to send, by the person's preferences (account emails go whatever they chose)."""
+    for channel in channels:
+        if channel in PUSH and pref.push_enabled:
+            for device in devices.get(user.id, []):
+                if _PUSH_CHANNEL.get(device.provider) is channel:
+                    yield channel, device.id, device.token
+        elif channel is ChannelName.EMAIL and (pref.email_enabled or force_email):
+            yield channel, None, user.email
+
+
+async def kick_channels(
+    session: AsyncSession, notification_ids: list[uuid.UUID]
+) -> set[ChannelName]:
+    """The channels that have deliveries of these notifications due now."""
+    if not notification_ids:
+        return set()
+    rows = await session.scalars(
+        sa.select(col(Delivery.channel))
+        .where(
+            col(Delivery.notification_id).in_(notification_ids),
+            col(Delivery.next_attempt_at) <= utcnow(),
+        )
+        .distinct()
+    )
+    return set(rows.all())

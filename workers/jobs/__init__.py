@@ -1,0 +1,1 @@
+"""Scheduled and periodic jobs: reminders, receipts, digests."""

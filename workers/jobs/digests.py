@@ -1,0 +1,69 @@
+"""Digests, hourly by cron: each person gets theirs at DIGEST_HOUR local time."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlmodel import col
+
+from server.accounts.models import User
+from server.models import utcnow
+from server.notifications.digests import digest_lines
+from server.notifications.models import (
+    DigestFrequency,
+    Notification,
+    NotificationPreference,
+    defaults_for,
+)
+from server.notifications.service import create_notifications
+from server.notifications.spec import NotifySpec
+from workers.outbox import after_commit
+from workers.runtime import Runtime
+
+DIGEST_HOUR = 7
+CHUNK = 500
+
+
+def due(frequency: DigestFrequency, local: datetime) -> bool:
+    if frequency is DigestFrequency.NEVER or local.hour != DIGEST_HOUR:
+        return False
+    return frequency is DigestFrequency.DAILY or local.weekday() == 0
+
+
+async def send_due_digests(runtime: Runtime, now: datetime | None = None) -> int:
+    now = now or utcnow()
+    created: list[Notification] = []
+    async with runtime.services.db.session() as session:
+        stmt = (
+            sa.select(User, NotificationPreference)
+            .outerjoin(NotificationPreference, col(NotificationPreference.user_id) == col(User.id))
+            .where(col(User.is_active).is_(True))
+            .order_by(col(User.id))
+            .execution_options(yield_per=CHUNK)
+        )
+        for user, prefs in (await session.execute(stmt)).all():
+            prefs = prefs or defaults_for(user.id)
+            local = now.astimezone(ZoneInfo(prefs.timezone))
+            if not due(prefs.digest, local):
+                continue
+            lines = await digest_lines(session, user, local.date())
+            if not lines:
+                continue
+            spec = NotifySpec(
+                organisation_id=user.organisation_id,
+                user_ids=[user.id],
+                template="digest",
+                event_key=f"digest:{prefs.digest.value}:{local.date().isoformat()}",
+                params={"frequency": prefs.digest.value.lower(), "lines": "\n".join(lines)},
+            )
+            created.extend(await create_notifications(session, spec, now))
+        await session.commit()
+    await after_commit(runtime, created)
+    return len(created)
+
+
+async def send_digests(ctx: dict[str, Any]) -> int:
+    return await send_due_digests(Runtime.of(ctx))

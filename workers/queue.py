@@ -1,0 +1,51 @@
+"""The saq queue and the settings every job is enqueued with."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Any
+
+from redis.asyncio import Redis
+from saq.queue.redis import RedisQueue
+
+from server.settings import Settings
+
+# Each job family's limits: saq's defaults (timeout 10 s, 1 try) fit none of them.
+JOB_OPTIONS: dict[str, dict[str, Any]] = {
+    "handle_outbox": {"timeout": 60, "retries": 8, "retry_delay": 1.0, "retry_backoff": 60},
+    "dispatch": {
+        "timeout": 300,
+        "heartbeat": 30,
+        "retries": 3,
+        "retry_delay": 1.0,
+        "retry_backoff": 30,
+    },
+    "fire_reminder": {"timeout": 60, "retries": 8, "retry_delay": 1.0, "retry_backoff": 60},
+    "check_receipts": {"timeout": 120, "retries": 2},
+    "send_digests": {"timeout": 600, "heartbeat": 60, "retries": 2},
+}
+
+
+def create_queue(settings: Settings) -> RedisQueue:
+    """One queue per deployment; its Redis keys carry the deployment's prefix."""
+    redis = Redis.from_url(settings.effective_redis_url, socket_connect_timeout=2)
+    return RedisQueue(redis, name=f"{settings.redis_prefix}{settings.queue_name}")
+
+
+async def enqueue(
+    queue: RedisQueue,
+    function: str,
+    *,
+    key: str | None = None,
+    at: datetime | None = None,
+    **kwargs: Any,
+) -> bool:
+    """Enqueue (or schedule for ``at``); False when a job with this key is already pending."""
+    options = dict(JOB_OPTIONS.get(function, {}))
+    if key is not None:
+        options["key"] = key
+    if at is not None and at.timestamp() > time.time():
+        options["scheduled"] = int(at.timestamp())
+    job = await queue.enqueue(function, **options, **kwargs)
+    return job is not None
