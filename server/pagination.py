@@ -53,7 +53,9 @@ def _decode(cursor: str, columns: Sequence[Any]) -> list[Any]:
             raise ValueError("cursor shape")
         values: list[Any] = []
         for text, column in zip(raw, columns, strict=True):
-            python_type = column.type.python_type
+            column_type = column.type
+            # A TypeDecorator (SQLModel's UTCDateTime) reports the type of its impl.
+            python_type = getattr(column_type, "impl", column_type).python_type
             if python_type is datetime:
                 values.append(datetime.fromisoformat(text))
             elif python_type is uuid.UUID:

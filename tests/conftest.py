@@ -108,7 +108,9 @@ async def _empty_tables(services: Services) -> None:
 
 
 async def _drop_redis_keys(services: Services) -> None:
-    keys = [k async for k in services.redis.scan_iter(match=services.settings.redis_prefix + "*")]
+    # The prefix also sits inside saq's keys ("saq:<prefix>doorstep:...").
+    pattern = f"*{services.settings.redis_prefix}*"
+    keys = [k async for k in services.redis.scan_iter(match=pattern)]
     if keys:
         await services.redis.delete(*keys)
 

@@ -94,6 +94,7 @@ async def create_notifications(
                 )
             ).all():
                 devices[device.user_id].append(device)
+        planned: list[tuple[Notification, NotificationPreference, User]] = []
         for user in users:
             pref = prefs.get(user.id) or defaults_for(user.id)
             title, body = render(spec.template, spec.params, user.locale)
@@ -110,6 +111,10 @@ async def create_notifications(
                 created_at=now,
             )
             session.add(notification)
+            planned.append((notification, pref, user))
+        # Notifications first: deliveries reference them (no ORM relationship orders this).
+        await session.flush()
+        for notification, pref, user in planned:
             created.append(notification)
             deferred = quiet_until(pref, now)
             for channel, device_id, address in _addresses(

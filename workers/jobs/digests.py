@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from server.accounts.models import User
@@ -37,32 +39,48 @@ async def send_due_digests(runtime: Runtime, now: datetime | None = None) -> int
     now = now or utcnow()
     created: list[Notification] = []
     async with runtime.services.db.session() as session:
-        stmt = (
-            sa.select(User, NotificationPreference)
-            .outerjoin(NotificationPreference, col(NotificationPreference.user_id) == col(User.id))
-            .where(col(User.is_active).is_(True))
-            .order_by(col(User.id))
-            .execution_options(yield_per=CHUNK)
-        )
-        for user, prefs in (await session.execute(stmt)).all():
-            prefs = prefs or defaults_for(user.id)
-            local = now.astimezone(ZoneInfo(prefs.timezone))
-            if not due(prefs.digest, local):
-                continue
-            lines = await digest_lines(session, user, local.date())
-            if not lines:
-                continue
-            spec = NotifySpec(
-                organisation_id=user.organisation_id,
-                user_ids=[user.id],
-                template="digest",
-                event_key=f"digest:{prefs.digest.value}:{local.date().isoformat()}",
-                params={"frequency": prefs.digest.value.lower(), "lines": "\n".join(lines)},
+        after: uuid.UUID | None = None
+        while True:
+            stmt = (
+                sa.select(User, NotificationPreference)
+                .outerjoin(
+                    NotificationPreference, col(NotificationPreference.user_id) == col(User.id)
+                )
+                .where(col(User.is_active).is_(True))
+                .order_by(col(User.id))
+                .limit(CHUNK)
             )
-            created.extend(await create_notifications(session, spec, now))
+            if after is not None:
+                stmt = stmt.where(col(User.id) > after)
+            rows = (await session.execute(stmt)).all()
+            if not rows:
+                break
+            after = rows[-1][0].id
+            for user, prefs in rows:
+                created.extend(await _digest_for(session, user, prefs, now))
         await session.commit()
     await after_commit(runtime, created)
     return len(created)
+
+
+async def _digest_for(
+    session: AsyncSession, user: User, prefs: NotificationPreference | None, now: datetime
+) -> list[Notification]:
+    prefs = prefs or defaults_for(user.id)
+    local = now.astimezone(ZoneInfo(prefs.timezone))
+    if not due(prefs.digest, local):
+        return []
+    lines = await digest_lines(session, user, local.date())
+    if not lines:
+        return []
+    spec = NotifySpec(
+        organisation_id=user.organisation_id,
+        user_ids=[user.id],
+        template="digest",
+        event_key=f"digest:{prefs.digest.value}:{local.date().isoformat()}",
+        params={"frequency": prefs.digest.value.lower(), "lines": "\n".join(lines)},
+    )
+    return await create_notifications(session, spec, now)
 
 
 async def send_digests(ctx: dict[str, Any]) -> int:
