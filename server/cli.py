@@ -103,6 +103,29 @@ def _seed_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _notifications(args: argparse.Namespace) -> int:
+    import uuid
+
+    from server.notifications.failures import count_by_status, requeue_dead
+    from server.services import Services
+
+    async def run() -> None:
+        services = Services.create(get_settings())
+        try:
+            async with services.db.session() as session:
+                if args.action == "requeue":
+                    ids = [uuid.UUID(i) for i in args.ids] if args.ids else None
+                    print(f"requeued {await requeue_dead(session, ids)} dead deliveries")
+                else:
+                    for status, count in sorted((await count_by_status(session)).items()):
+                        print(f"{status:<10} {count}")
+        finally:
+            await services.close()
+
+    asyncio.run(run())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="doorstep", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -133,6 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--email", required=True)
     p.add_argument("--name", default="Administrator")
     add("seed-demo", _seed_demo, "create the demo organisation (once)")
+    p = add("notifications", _notifications, "delivery status; resend dead deliveries")
+    p.add_argument("action", choices=["status", "requeue"])
+    p.add_argument("ids", nargs="*", help="delivery ids to requeue (default: every dead one)")
     return parser
 
 

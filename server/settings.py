@@ -63,6 +63,7 @@ class Settings(BaseSettings):
     # Background work.
     queue_name: str = "doorstep"
     worker_concurrency: int = 20
+    worker_shutdown_grace_seconds: int = 10
     relay_interval_seconds: float = 0.5
     sweep_interval_seconds: int = 15
     send_lease_seconds: int = 120

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import Any, cast
 
 from redis.exceptions import RedisError
 from saq import CronJob, Worker
@@ -60,8 +60,8 @@ def build_worker(settings: Settings, services: Services | None = None) -> Worker
         startup=startup,
         shutdown=shutdown,
         # Find the jobs of a killed worker within seconds, not a minute.
-        timers=PartialTimersDict(sweep=5),
-        shutdown_grace_period_s=10,
+        timers=cast(PartialTimersDict, {"sweep": 5}),
+        shutdown_grace_period_s=settings.worker_shutdown_grace_seconds,
     )
 
 

@@ -3,10 +3,14 @@ from __future__ import annotations
 import strawberry
 
 from schema.context import Info
-from schema.notifications.types import NotificationConnection, NotificationType
-from schema.pagination import Edge, PageInfo, page_request
+from schema.notifications.types import (
+    DeliveryFailureType,
+    NotificationConnection,
+    NotificationType,
+)
+from schema.pagination import Connection, Edge, PageInfo, connection, page_request
 from schema.permissions import IsAuthenticated
-from server.notifications import inbox
+from server.notifications import failures, inbox
 
 
 @strawberry.type
@@ -42,3 +46,16 @@ class NotificationsQuery:
             _count=count,
             unread_count=unread,
         )
+
+    @strawberry.field(
+        permission_classes=[IsAuthenticated],
+        description="Admins: deliveries of this organisation that did not get through.",
+    )
+    async def delivery_failures(
+        self, info: Info, first: int | None = 50, after: str | None = None
+    ) -> Connection[DeliveryFailureType]:
+        ctx = info.context
+        request = page_request(ctx, first, after)
+        async with ctx.db() as session:
+            page = await failures.list_failures(session, ctx.require_actor(), request)
+        return connection(ctx, page, DeliveryFailureType.of)

@@ -7,7 +7,7 @@ import strawberry
 
 from schema.enums import NotificationKind
 from schema.pagination import Connection
-from server.notifications.models import Notification
+from server.notifications.models import Delivery, Notification
 
 
 @strawberry.type(name="Notification")
@@ -48,3 +48,28 @@ class NotificationType:
 @strawberry.type
 class NotificationConnection(Connection[NotificationType]):
     unread_count: int
+
+
+@strawberry.type(name="DeliveryFailure")
+class DeliveryFailureType:
+    """A delivery that did not get through (DEAD after every retry, or FAILED for good)."""
+
+    id: strawberry.ID
+    channel: str
+    status: str
+    attempts: int
+    last_error: str | None
+    updated_at: datetime
+    notification_id: strawberry.ID
+
+    @classmethod
+    def of(cls, d: Delivery) -> DeliveryFailureType:
+        return cls(
+            id=strawberry.ID(str(d.id)),
+            channel=d.channel.value,
+            status=d.status.value,
+            attempts=d.attempts,
+            last_error=d.last_error,
+            updated_at=d.updated_at,
+            notification_id=strawberry.ID(str(d.notification_id)),
+        )
