@@ -1,0 +1,142 @@
+"""``doorstep dev``: a working Doorstep on a laptop in one command.
+
+Migrates the database, seeds the demo organisation once, starts a private Redis (unless
+``DOORSTEP_REDIS_URL`` is set), then runs the API and one worker as child processes until
+Ctrl-C or SIGTERM. If a child dies, the others are stopped and the exit status is 1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from types import FrameType
+
+import httpx
+
+from server.demo import seed_demo
+from server.devredis import DevRedis
+from server.migrate import upgrade
+from server.settings import get_settings
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+# Seconds a child gets to stop before it is killed: more than the worker gives its running
+# jobs to finish (shutdown_grace_period_s in workers/main.py).
+STOP_TIMEOUT = 15.0
+POLL_SECONDS = 0.2
+
+
+@dataclass
+class Child:
+    name: str
+    process: subprocess.Popen[bytes]
+
+
+def spawn(name: str, args: list[str], env: dict[str, str]) -> Child:
+    """Run ``doorstep <args>`` with this interpreter, in a process group of its own.
+
+    Its own group keeps a terminal's Ctrl-C away from it: `doorstep dev` stops its children
+    itself, in order.
+    """
+    command = [sys.executable, "-m", "server.cli", *args]
+    return Child(name, subprocess.Popen(command, env=env, process_group=0))  # noqa: S603
+
+
+def stop_all(children: list[Child], timeout: float = STOP_TIMEOUT) -> None:
+    """SIGTERM every child still running, wait for them together, kill the late ones."""
+    for child in children:
+        if child.process.poll() is None:
+            child.process.terminate()
+    deadline = time.monotonic() + timeout
+    for child in children:
+        try:
+            child.process.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            print(f"{child.name} did not stop within {timeout:.0f}s: killing it", flush=True)
+            child.process.kill()
+            child.process.wait()
+
+
+def browser_host(host: str) -> str:
+    """The host to put in a URL for a server listening on ``host``."""
+    if host in ("", "0.0.0.0"):  # noqa: S104  (recognising it, not binding to it)
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host
+
+
+def is_up(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=0.5).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@contextmanager
+def trap_stop_signals(received: list[int]) -> Iterator[None]:
+    """Record stop signals instead of dying of them, until the children are stopped."""
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        received.append(signum)
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def supervise(children: list[Child], received: list[int], base_url: str, redis_url: str) -> int:
+    """Wait for a stop signal (0) or a child's death (1); the caller stops the children."""
+    announced = False
+    while not received:
+        for child in children:
+            code = child.process.poll()
+            if code is not None:
+                print(f"\n{child.name} exited with status {code}: stopping", flush=True)
+                return 1
+        if not announced and is_up(f"{base_url}/healthz"):
+            announced = True
+            print(
+                f"\nDoorstep is running.\n"
+                f"  GraphiQL  {base_url}/graphql\n"
+                f"  Redis     {redis_url}\n"
+                "Sign in with a demo login above (mutation Login), then send\n"
+                '"Authorization: Bearer <accessToken>". Press Ctrl-C to stop.\n',
+                flush=True,
+            )
+        time.sleep(POLL_SECONDS)
+    print(f"\n{signal.Signals(received[0]).name}: stopping", flush=True)
+    return 0
+
+
+def run_dev(host: str | None, port: int | None) -> int:
+    settings = get_settings()
+    host = host or settings.host
+    port = port or settings.port
+    redis_url = settings.effective_redis_url
+    asyncio.run(upgrade(settings.database_url))
+    asyncio.run(seed_demo(settings))
+    settings.signing_key()  # made once here, so the children cannot race to make it
+    received: list[int] = []
+    # Exits run in reverse: the children stop, then Redis, then signals act normally again.
+    with ExitStack() as stack:
+        stack.enter_context(trap_stop_signals(received))
+        if settings.redis_url is None:
+            stack.enter_context(DevRedis(settings))
+        env = {**os.environ, "DOORSTEP_REDIS_URL": redis_url}
+        children: list[Child] = []
+        stack.callback(stop_all, children)
+        children.append(spawn("API", ["serve", "--host", host, "--port", str(port)], env))
+        children.append(spawn("worker", ["worker"], env))
+        status = supervise(children, received, f"http://{browser_host(host)}:{port}", redis_url)
+    print("Doorstep stopped.", flush=True)
+    return status

