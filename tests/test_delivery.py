@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -19,8 +18,8 @@ from server.notifications.spec import NotifySpec, stage_notification
 from server.services import Services
 from server.settings import Settings
 from tests.fakes.expo import FakeExpo
+from tests.helpers import eventually, running_worker
 from workers.jobs.receipts import check_expo_receipts
-from workers.main import build_worker
 from workers.runtime import Runtime
 
 
@@ -47,24 +46,8 @@ def settings(settings: Settings, expo: FakeExpo) -> Settings:
 
 @pytest.fixture
 async def worker(settings: Settings, services: Services) -> AsyncIterator[Runtime]:
-    w = build_worker(settings, services)
-    await w.queue.connect()
-    task = asyncio.create_task(w.start())
-    while "runtime" not in w.context:
-        await asyncio.sleep(0.01)
-    yield w.context["runtime"]
-    await w.stop()
-    await task
-    await w.queue.disconnect()
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], seconds: float = 20) -> None:
-    """Wait (bounded) for the workers to get somewhere; fails the test if they never do."""
-    for _ in range(int(seconds / 0.05)):
-        if await check():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("the workers did not get there")
+    async with running_worker(settings, services) as runtime:
+        yield runtime
 
 
 async def _organisers_with_phones(services: Services, org: Any, count: int) -> list[User]:
