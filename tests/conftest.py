@@ -93,6 +93,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         secret_key=SECRET,
         var_dir=tmp_path / "var",
         public_url="http://doorstep.test",
+        worker_shutdown_grace_seconds=0,
     )
 
 

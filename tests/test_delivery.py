@@ -38,7 +38,6 @@ def settings(settings: Settings, expo: FakeExpo) -> Settings:
             "sweep_interval_seconds": 1,
             "delivery_backoff_seconds": 0.2,
             "delivery_max_attempts": 3,
-            "worker_shutdown_grace_seconds": 0,
             **expo.settings(),
         }
     )

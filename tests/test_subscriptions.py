@@ -1,0 +1,143 @@
+"""OnNotification over graphql-transport-ws, across two real API processes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import sys
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from server.enums import Role
+from server.notifications.spec import NotifySpec, stage_notification
+from server.services import Services
+from server.settings import Settings
+from tests.conftest import SECRET
+from tests.contract_ops import op
+from tests.helpers import eventually, running_worker
+
+pytestmark = pytest.mark.slow
+PROTOCOL = "graphql-transport-ws"
+
+
+@pytest.fixture
+def database_url(postgresql_url: str) -> str:
+    """Two server processes share one database: PostgreSQL."""
+    return postgresql_url
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+async def _start_api(settings: Settings, tmp: str) -> tuple[asyncio.subprocess.Process, str]:
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DOORSTEP_DATABASE_URL": settings.database_url,
+        "DOORSTEP_REDIS_URL": settings.effective_redis_url,
+        "DOORSTEP_REDIS_PREFIX": settings.redis_prefix,
+        "DOORSTEP_SECRET_KEY": SECRET,
+        "DOORSTEP_VAR_DIR": tmp,
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "server.cli",
+        "serve",
+        "--port",
+        str(port),
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+
+    async def ready() -> bool:
+        try:
+            async with httpx.AsyncClient() as client:
+                return (await client.get(f"{base}/healthz")).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    await eventually(ready, seconds=30)
+    return process, base.replace("http", "ws") + "/graphql"
+
+
+@pytest.fixture
+async def two_apis(settings: Settings, tmp_path: Any) -> AsyncIterator[list[str]]:
+    started = await asyncio.gather(*(_start_api(settings, str(tmp_path)) for _ in range(2)))
+    yield [url for _, url in started]
+    for process, _ in started:
+        process.send_signal(signal.SIGTERM)
+        await process.wait()
+
+
+async def _subscribe(url: str, token: str) -> ClientConnection:
+    ws = await connect(url, subprotocols=[PROTOCOL])  # type: ignore[list-item]
+    await ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": token}}))
+    assert json.loads(await ws.recv())["type"] == "connection_ack"
+    await ws.send(
+        json.dumps({"id": "1", "type": "subscribe", "payload": {"query": op("OnNotification")}})
+    )
+    return ws
+
+
+async def _next_notification(ws: ClientConnection) -> dict[str, Any]:
+    while True:
+        message = json.loads(await asyncio.wait_for(ws.recv(), timeout=20))
+        if message["type"] == "next":
+            payload: dict[str, Any] = message["payload"]["data"]["notificationReceived"]
+            return payload
+
+
+async def test_notification_reaches_clients_on_every_api_process(
+    two_apis, make_org, services: Services, settings: Settings
+):
+    org = await make_org("Alpha")
+    organiser = org.members[Role.ORGANISER]
+    clients = [await _subscribe(url, org.token(Role.ORGANISER)) for url in two_apis]
+    bystander = await _subscribe(two_apis[0], org.token(Role.TRAINER))
+    # Subscriptions register asynchronously on the server: give them a moment.
+    await asyncio.sleep(0.5)
+
+    async with running_worker(settings, services):
+        async with services.db.session() as session:
+            stage_notification(
+                session,
+                NotifySpec(
+                    organisation_id=org.organisation.id,
+                    user_ids=[organiser.id],
+                    template="system",
+                    event_key="live-1",
+                    params={"title": "Doors tonight", "body": "Meet at 6"},
+                ),
+            )
+            await session.commit()
+        received = [await _next_notification(ws) for ws in clients]
+
+    assert [r["title"] for r in received] == ["Doors tonight", "Doors tonight"]
+    assert received[0]["id"] == received[1]["id"] and received[0]["kind"] == "SYSTEM"
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(bystander.recv(), timeout=0.5)
+    for ws in [*clients, bystander]:
+        await ws.close()
+
+
+async def test_connection_without_a_valid_token_is_refused(two_apis):
+    ws = await connect(two_apis[0], subprotocols=[PROTOCOL])  # type: ignore[list-item]
+    await ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": "nope"}}))
+    with pytest.raises(ConnectionClosed) as closed:
+        await ws.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
