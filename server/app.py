@@ -16,6 +16,9 @@ from starlette.routing import Route, WebSocketRoute
 from schema import build_schema
 from schema.http import GraphQLApp
 from server.bodylimit import BodySizeLimitMiddleware
+from server.notifications.twilio import twilio_status
+from server.ops import ops_routes
+from server.queue import create_queue
 from server.requestid import RequestIdMiddleware
 from server.services import Services
 from server.settings import Settings, get_settings
@@ -57,9 +60,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         try:
             yield
         finally:
+            await queue.disconnect()
             if owned:
                 await app.state.services.close()
 
+    queue = create_queue(settings)
     graphql = GraphQLApp(
         _services,
         schema=build_schema(settings),
@@ -74,6 +79,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             Route("/readyz", readyz),
             Route("/graphql", graphql),
             WebSocketRoute("/graphql", graphql),
+            Route("/hooks/twilio/status", twilio_status, methods=["POST"]),
+            *ops_routes(settings, queue),
         ],
         middleware=[
             Middleware(RequestIdMiddleware),

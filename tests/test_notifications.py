@@ -26,11 +26,11 @@ from server.notifications.recipients import senior_organisers_for_area
 from server.notifications.service import create_notifications
 from server.notifications.spec import NotifySpec, stage_notification
 from server.outbox.models import OutboxMessage
+from server.queue import create_queue
 from server.services import Services
 from workers.jobs.digests import send_due_digests
 from workers.jobs.reminders import fire
 from workers.outbox import handle_outbox, relay_once
-from workers.queue import create_queue
 from workers.runtime import Runtime
 
 NOON = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)

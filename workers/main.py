@@ -10,6 +10,7 @@ from redis.exceptions import RedisError
 from saq import CronJob, Worker
 from saq.types import PartialTimersDict
 
+from server.queue import create_queue
 from server.requestid import configure_logging
 from server.services import Services
 from server.settings import Settings, get_settings
@@ -19,7 +20,7 @@ from workers.jobs.digests import send_digests
 from workers.jobs.receipts import check_receipts
 from workers.jobs.reminders import fire_reminder
 from workers.outbox import handle_outbox
-from workers.queue import JOB_OPTIONS, create_queue
+from workers.queue import JOB_OPTIONS
 from workers.runtime import Runtime
 from workers.upkeep import start_loops
 

@@ -6,10 +6,7 @@ import time
 from datetime import datetime
 from typing import Any
 
-from redis.asyncio import Redis
 from saq.queue.redis import RedisQueue
-
-from server.settings import Settings
 
 # Each job family's limits: saq's defaults (timeout 10 s, 1 try) fit none of them.
 JOB_OPTIONS: dict[str, dict[str, Any]] = {
@@ -25,12 +22,6 @@ JOB_OPTIONS: dict[str, dict[str, Any]] = {
     "check_receipts": {"timeout": 120, "retries": 2},
     "send_digests": {"timeout": 600, "heartbeat": 60, "retries": 2},
 }
-
-
-def create_queue(settings: Settings) -> RedisQueue:
-    """One queue per deployment; its Redis keys carry the deployment's prefix."""
-    redis = Redis.from_url(settings.effective_redis_url, socket_connect_timeout=2)
-    return RedisQueue(redis, name=f"{settings.redis_prefix}{settings.queue_name}")
 
 
 async def enqueue(

@@ -1,0 +1,60 @@
+"""The operators' view of the job queue: saq's web UI behind HTTP Basic auth.
+
+Off unless DOORSTEP_OPS_PASSWORD is set. It shows every organisation's jobs (ids only),
+so it is for whoever runs the service, not for an organisation's admins; those see their
+own failed deliveries through the `deliveryFailures` query.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+
+from saq.queue.redis import RedisQueue
+from saq.web.starlette import saq_web
+from starlette.responses import PlainTextResponse
+from starlette.routing import BaseRoute, Mount
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from server.settings import Settings
+
+OPS_USER = "ops"
+
+
+class BasicAuth:
+    def __init__(self, app: ASGIApp, password: str) -> None:
+        self.app = app
+        self.password = password
+
+    def _allowed(self, header: str) -> bool:
+        scheme, _, encoded = header.partition(" ")
+        if scheme.lower() != "basic":
+            return False
+        try:
+            user, _, password = base64.b64decode(encoded).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            return False
+        return hmac.compare_digest(user, OPS_USER) & hmac.compare_digest(password, self.password)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = dict(scope.get("headers") or [])
+        if scope["type"] == "http" and self._allowed(
+            headers.get(b"authorization", b"").decode("latin-1")
+        ):
+            await self.app(scope, receive, send)
+            return
+        refusal = PlainTextResponse(
+            "Sign in as the operator.",
+            status_code=401,
+            headers={"WWW-Authenticate": 'Basic realm="doorstep-ops"'},
+        )
+        await refusal(scope, receive, send)
+
+
+def ops_routes(settings: Settings, queue: RedisQueue) -> list[BaseRoute]:
+    if not settings.ops_password:
+        return []
+    return [
+        Mount("/ops/queue", app=BasicAuth(saq_web("/ops/queue", [queue]), settings.ops_password))
+    ]
