@@ -22,6 +22,7 @@ from server.queue import create_queue
 from server.requestid import RequestIdMiddleware
 from server.services import Services
 from server.settings import Settings, get_settings
+from server.web import pages
 
 
 def _services(conn: HTTPConnection) -> Services:
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             WebSocketRoute("/graphql", graphql),
             Route("/hooks/twilio/status", twilio_status, methods=["POST"]),
             *ops_routes(settings, queue),
+            *pages.routes,
         ],
         middleware=[
             Middleware(RequestIdMiddleware),
