@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
-import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -13,6 +14,7 @@ from server.accounts.models import Device
 from server.audit.service import record
 from server.enums import Platform, PushProvider
 from server.errors import not_found
+from server.models import utcnow
 from server.security.access import Actor
 from server.validation import optional_text, required_text
 
@@ -40,25 +42,50 @@ async def register_device(session: AsyncSession, actor: Actor, data: NewDevice) 
     """One device per (provider, token): registering again updates it, and re-enables it.
 
     A token that moves to another account (a shared phone) follows the new sign-in.
+    One upsert, so registrations of the same token that overlap (the app registers at start
+    and again when the token arrives) give one device instead of a unique-key violation.
     """
     token = required_text(data.token, "input.token", "the push token", 4096)
     locale = optional_text(data.locale, "input.locale", "a locale", 35)
-    device = await session.scalar(
-        sa.select(Device).where(col(Device.provider) == data.provider, col(Device.token) == token)
+    now = utcnow()
+    insert = _insert_for(session)(Device).values(
+        id=uuid.uuid4(),
+        user_id=actor.user_id,
+        provider=data.provider,
+        platform=data.platform,
+        token=token,
+        locale=locale,
+        created_at=now,
+        updated_at=now,
     )
-    if device is None:
-        device = Device(
-            user_id=actor.user_id, provider=data.provider, platform=data.platform, token=token
-        )
-        session.add(device)
-    device.user_id = actor.user_id
-    device.platform = data.platform
-    device.locale = locale
-    device.disabled_at = None
-    device.disabled_reason = None
-    _audit(session, actor, "device.register", device.id)
+    upsert = insert.on_conflict_do_update(
+        index_elements=[col(Device.provider), col(Device.token)],
+        set_={
+            "user_id": insert.excluded.user_id,
+            "platform": insert.excluded.platform,
+            "locale": insert.excluded.locale,
+            "disabled_at": None,
+            "disabled_reason": None,
+            "updated_at": now,
+        },
+    ).returning(col(Device.id))
+    device_id = await session.scalar(upsert)
+    assert device_id is not None
+    _audit(session, actor, "device.register", device_id)
     await session.commit()
+    device = await session.get(Device, device_id, populate_existing=True)
+    assert device is not None
     return device
+
+
+def _insert_for(session: AsyncSession) -> Any:
+    """INSERT with ON CONFLICT: the same API on both databases, from different modules."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert
+    if dialect == "sqlite":
+        return sqlite.insert
+    raise NotImplementedError(f"no upsert for {dialect}")
 
 
 async def unregister_device(session: AsyncSession, actor: Actor, device_id: uuid.UUID) -> None:

@@ -63,12 +63,17 @@ def _audit(session: AsyncSession, user: User, action: str) -> None:
     )
 
 
+def _account_key(email: str) -> str:
+    """The login limiter's key for an account: failures count per normalised email."""
+    return f"account:{normalise_email(email)}"
+
+
 async def login(
     session: AsyncSession, services: Services, email: str, password: str, address: str
 ) -> IssuedSession:
     email = normalise_email(email)
     settings = services.settings
-    account_key = f"account:{email}"
+    account_key = _account_key(email)
     limits = {
         account_key: settings.login_attempts_per_account,
         f"address:{address}": settings.login_attempts_per_address,
@@ -222,4 +227,7 @@ async def set_password(
     issued = await _issue(session, services, user)
     _audit(session, user, "password.set")
     await session.commit()
+    # Whoever followed the emailed link owns the account: lift a lockout left by failed
+    # logins, or they could not sign in elsewhere with their new password for a while.
+    await services.login_limiter.reset(_account_key(user.email))
     return issued

@@ -32,10 +32,14 @@ class FailureLimiter:
 
     async def fail(self, *keys: str) -> None:
         try:
-            async with self._redis.pipeline(transaction=False) as pipe:
+            # SET NX EX opens the window and INCR keeps its expiry; in one MULTI so a
+            # counter never exists without one. (EXPIRE ... NX needs Redis 7; the
+            # development Redis is 6.2, where it failed after the INCR had counted:
+            # a counter that never expired locked the account out for good.)
+            async with self._redis.pipeline(transaction=True) as pipe:
                 for key in keys:
+                    pipe.set(self._prefix + key, 0, ex=self._window, nx=True)
                     pipe.incr(self._prefix + key)
-                    pipe.expire(self._prefix + key, self._window, nx=True)
                 await pipe.execute()
         except RedisError:
             log.warning("rate limiter: Redis unreachable, failure not counted")

@@ -44,7 +44,9 @@ class AccessTokens:
         self._lifetime = timedelta(minutes=settings.access_token_minutes)
 
     def issue(self, claims: AccessClaims, now: datetime | None = None) -> tuple[str, datetime]:
-        now = now or utcnow()
+        # Whole seconds, as JWT's iat/exp: the expiry the client is told is the token's own
+        # (truncating only exp made tokens expire up to a second before the advertised time).
+        now = (now or utcnow()).replace(microsecond=0)
         expires_at = now + self._lifetime
         payload = {
             "sub": str(claims.user_id),
