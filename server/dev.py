@@ -26,9 +26,9 @@ from server.migrate import upgrade
 from server.settings import get_settings
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-# Seconds a child gets to stop before it is killed: more than the worker gives its running
-# jobs to finish (shutdown_grace_period_s in workers/main.py).
-STOP_TIMEOUT = 15.0
+# A child gets this long to stop, beyond the grace the worker gives its running jobs
+# (DOORSTEP_WORKER_SHUTDOWN_GRACE_SECONDS), before it is killed.
+STOP_MARGIN_SECONDS = 5.0
 POLL_SECONDS = 0.2
 
 
@@ -48,7 +48,7 @@ def spawn(name: str, args: list[str], env: dict[str, str]) -> Child:
     return Child(name, subprocess.Popen(command, env=env, process_group=0))  # noqa: S603
 
 
-def stop_all(children: list[Child], timeout: float = STOP_TIMEOUT) -> None:
+def stop_all(children: list[Child], timeout: float) -> None:
     """SIGTERM every child still running, wait for them together, kill the late ones."""
     for child in children:
         if child.process.poll() is None:
@@ -134,7 +134,9 @@ def run_dev(host: str | None, port: int | None) -> int:
             stack.enter_context(DevRedis(settings))
         env = {**os.environ, "DOORSTEP_REDIS_URL": redis_url}
         children: list[Child] = []
-        stack.callback(stop_all, children)
+        stack.callback(
+            stop_all, children, settings.worker_shutdown_grace_seconds + STOP_MARGIN_SECONDS
+        )
         children.append(spawn("API", ["serve", "--host", host, "--port", str(port)], env))
         children.append(spawn("worker", ["worker"], env))
         status = supervise(children, received, f"http://{browser_host(host)}:{port}", redis_url)

@@ -111,6 +111,7 @@ class Dev:
             "DOORSTEP_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/var/doorstep.db",
             "DOORSTEP_HOST": "127.0.0.1",
             "DOORSTEP_PORT": str(self.port),
+            "DOORSTEP_WORKER_SHUTDOWN_GRACE_SECONDS": "1",
             **(extra_env or {}),
         }
         self.log_path = tmp_path / "dev.log"
