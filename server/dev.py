@@ -21,9 +21,9 @@ from types import FrameType
 import httpx
 
 from server.demo import seed_demo
-from server.devredis import DevRedis
+from server.devredis import DevRedis, DevRedisError
 from server.migrate import upgrade
-from server.settings import get_settings
+from server.settings import Settings, get_settings
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 # A child gets this long to stop, beyond the grace the worker gives its running jobs
@@ -122,10 +122,24 @@ def run_dev(host: str | None, port: int | None) -> int:
     settings = get_settings()
     host = host or settings.host
     port = port or settings.port
-    redis_url = settings.effective_redis_url
-    asyncio.run(upgrade(settings.database_url))
-    asyncio.run(seed_demo(settings))
+    try:
+        asyncio.run(upgrade(settings.database_url))
+        asyncio.run(seed_demo(settings))
+    except KeyboardInterrupt:
+        return 130
     settings.signing_key()  # made once here, so the children cannot race to make it
+    try:
+        status = run_children(settings, host, port)
+    except DevRedisError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print("Doorstep stopped.", flush=True)
+    return status
+
+
+def run_children(settings: Settings, host: str, port: int) -> int:
+    """Redis (unless configured), the API and a worker, until a signal or a child's death."""
+    redis_url = settings.effective_redis_url
     received: list[int] = []
     # Exits run in reverse: the children stop, then Redis, then signals act normally again.
     with ExitStack() as stack:
@@ -139,6 +153,4 @@ def run_dev(host: str | None, port: int | None) -> int:
         )
         children.append(spawn("API", ["serve", "--host", host, "--port", str(port)], env))
         children.append(spawn("worker", ["worker"], env))
-        status = supervise(children, received, f"http://{browser_host(host)}:{port}", redis_url)
-    print("Doorstep stopped.", flush=True)
-    return status
+        return supervise(children, received, f"http://{browser_host(host)}:{port}", redis_url)
