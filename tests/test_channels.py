@@ -11,6 +11,7 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -77,6 +78,10 @@ def test_retry_after_parses_seconds_and_http_dates() -> None:
     assert parse_retry_after("-4", now=now) == 0.0
     assert parse_retry_after("Thu, 05 Nov 2026 12:02:00 GMT", now=now) == 120.0
     assert parse_retry_after("Thu, 05 Nov 2026 11:00:00 GMT", now=now) == 0.0
+    assert parse_retry_after("Fri, 05 Nov 2027 12:00:00 GMT", now=now) == 24 * 3600
+    assert parse_retry_after("99999999999", now=now) == 24 * 3600
+    assert parse_retry_after("inf", now=now) is None
+    assert parse_retry_after("nan", now=now) is None
     assert parse_retry_after("soon", now=now) is None
     assert parse_retry_after("", now=now) is None
     assert parse_retry_after(None, now=now) is None
@@ -249,6 +254,26 @@ async def test_expo_receipts_call_that_fails_leaves_its_ids_for_later(
     assert await expo.receipts([outcome.provider_id]) == {}
     again = await expo.receipts([outcome.provider_id])
     assert again[outcome.provider_id].result is Result.DELIVERED
+
+
+async def test_expo_fake_can_be_scripted_and_read_over_http(
+    fake_expo: FakeExpo, expo: ExpoChannel
+) -> None:
+    """What a benchmark or fault test in another process uses."""
+    async with httpx.AsyncClient(base_url=fake_expo.base_url) as http:
+        script = {"fail_next": {"count": 1, "status": 503, "retry_after": 2}}
+        assert (await http.post("/_fake/script", json=script)).json()["pending"] == 1
+        messages = [message(expo_token(1)), message(expo_token(2))]
+        assert {o.result for o in await expo.send(messages)} == {Result.RETRY}
+        await expo.send(messages)
+        await expo.send(messages[:1])  # a duplicate, as after a lost answer
+        stats = (await http.get("/_fake/stats")).json()
+    assert stats == {
+        "requests": 2,
+        "messages": 3,
+        "deliveries": 2,
+        "duplicates": {str(messages[0].delivery_id): 2},
+    }
 
 
 # --- FCM -----------------------------------------------------------------------------------

@@ -63,6 +63,7 @@ class FakeExpo(HttpFake):
             Route(SEND_PATH, self._send, methods=["POST"]),
             Route(RECEIPTS_PATH, self._receipts, methods=["POST"]),
             Route("/_fake/stats", self._stats, methods=["GET"]),
+            Route("/_fake/script", self._control, methods=["POST"]),
         ]
 
     @property
@@ -155,6 +156,25 @@ class FakeExpo(HttpFake):
                     _ticket_error(str(message.get("to")), code) if code else {"status": "ok"}
                 )
         return JSONResponse({"data": data})
+
+    async def _control(self, request: Request) -> Response:
+        """Script the send endpoint from another process, e.g.
+        ``{"fail_next": {"count": 2, "status": 429, "retry_after": 3}}``,
+        ``{"slow_next": {"count": 1, "seconds": 2}}``, ``{"latency": 0.05}``,
+        ``{"unregistered": ["ExponentPushToken[x]"]}``, ``{"clear": true}``."""
+        body = await request.json()
+        if not isinstance(body, dict):
+            return _request_error("VALIDATION_ERROR", "expected an object")
+        if body.get("clear"):
+            self.script.clear()
+        if "fail_next" in body:
+            self.script.fail_next(**body["fail_next"])
+        if "slow_next" in body:
+            self.script.slow_next(**body["slow_next"])
+        if "latency" in body:
+            self.script.latency = float(body["latency"])
+        self.unregistered.update(body.get("unregistered", []))
+        return JSONResponse({"pending": self.script.pending, "latency": self.script.latency})
 
     async def _stats(self, request: Request) -> Response:
         counts = self.delivery_counts()

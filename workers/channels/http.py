@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -14,6 +15,7 @@ from workers.channels.base import Message, Outcome, Result
 
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 ERROR_TEXT_LIMIT = 300
+MAX_RETRY_AFTER_SECONDS = 24 * 3600.0
 ELLIPSIS = "…"
 
 T = TypeVar("T")
@@ -37,23 +39,26 @@ def new_client(
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date."""
+    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date.
+
+    Capped at a day: a longer wait is a provider's mistake, not a schedule.
+    """
     if not value or not value.strip():
         return None
     value = value.strip()
     try:
         seconds = float(value)
     except ValueError:
-        pass
-    else:
-        return max(0.0, seconds) if seconds == seconds else None  # NaN
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    if not math.isfinite(seconds):
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+    return min(MAX_RETRY_AFTER_SECONDS, max(0.0, seconds))
 
 
 def retry_after(response: httpx.Response) -> float | None:
