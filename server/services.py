@@ -22,6 +22,7 @@ class Services:
     passwords: Passwords
     access_tokens: AccessTokens
     login_limiter: FailureLimiter
+    reset_limiter: FailureLimiter
 
     @classmethod
     def create(cls, settings: Settings) -> Services:
@@ -35,6 +36,7 @@ class Services:
             login_limiter=FailureLimiter(
                 redis, settings.redis_prefix, settings.login_window_seconds
             ),
+            reset_limiter=FailureLimiter(redis, f"{settings.redis_prefix}reset:", 3600),
         )
 
     async def close(self) -> None:

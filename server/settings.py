@@ -59,6 +59,7 @@ class Settings(BaseSettings):
     login_attempts_per_account: int = 5
     login_attempts_per_address: int = 30
     login_window_seconds: int = 900
+    password_resets_per_hour: int = 3
 
     # Background work.
     queue_name: str = "doorstep"

@@ -359,3 +359,26 @@ async def test_hashing_runs_off_the_loop_with_bounded_concurrency(bound: int) ->
     assert results == ["hashed:one", True, "hashed:three", False]
     assert gate.peak == bound
     assert threading.get_ident() not in gate.threads  # never on the event loop's thread
+
+
+async def test_reset_requests_are_limited_per_address_and_only_the_newest_link_works(
+    gql, make_org, services
+):
+    await make_org("Limit")
+    for _ in range(services.settings.password_resets_per_hour + 2):
+        answer = await gql.op("RequestPasswordReset", {"email": "organiser@limit.test"})
+        assert answer["requestPasswordReset"]["ok"] is True
+    async with services.db.session() as session:
+        rows = (
+            await session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.created_at))
+        ).all()
+    assert len(rows) == services.settings.password_resets_per_hour
+    tokens = [r.payload["link"].split("token=")[1] for r in rows]
+    stale = await gql.op(
+        "SetPassword", {"input": {"token": tokens[0], "password": "a brand new password"}}
+    )
+    assert stale["setPassword"]["userErrors"][0]["code"] == "EXPIRED"
+    fresh = await gql.op(
+        "SetPassword", {"input": {"token": tokens[-1], "password": "a brand new password"}}
+    )
+    assert fresh["setPassword"]["userErrors"] == []

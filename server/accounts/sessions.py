@@ -186,9 +186,24 @@ def issue_action_token(
 
 async def request_password_reset(session: AsyncSession, services: Services, email: str) -> None:
     """Stage a reset email when the address has an active account; silent otherwise."""
-    user = await session.scalar(sa.select(User).where(col(User.email) == normalise_email(email)))
+    email = normalise_email(email)
+    limits = {email: services.settings.password_resets_per_hour}
+    if await services.reset_limiter.blocked(limits):
+        return  # a flood of reset emails to one address stops here, silently
+    await services.reset_limiter.fail(email)
+    user = await session.scalar(sa.select(User).where(col(User.email) == email))
     if user is None or not user.is_active:
         return
+    # Only the newest reset link works.
+    await session.execute(
+        sa.update(ActionToken)
+        .where(
+            col(ActionToken.user_id) == user.id,
+            col(ActionToken.purpose) == TokenPurpose.PASSWORD_RESET,
+            col(ActionToken.used_at).is_(None),
+        )
+        .values(used_at=utcnow())
+    )
     issue_action_token(session, services, user, TokenPurpose.PASSWORD_RESET)
     _audit(session, user, "password.reset_requested")
     await session.commit()
