@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -152,16 +152,19 @@ class Dev:
         self.process.wait()
 
 
+StartDev = Callable[..., Dev]
+
+
 @pytest.fixture
-def start_dev(tmp_path: Path) -> Iterator[type[Dev]]:
+def start_dev(tmp_path: Path) -> Iterator[StartDev]:
     started: list[Dev] = []
 
-    class TrackedDev(Dev):
-        def __init__(self, tmp_path: Path, extra_env: dict[str, str] | None = None) -> None:
-            super().__init__(tmp_path, extra_env)
-            started.append(self)
+    def start(extra_env: dict[str, str] | None = None) -> Dev:
+        dev = Dev(tmp_path, extra_env)
+        started.append(dev)
+        return dev
 
-    yield TrackedDev
+    yield start
     for dev in started:
         dev.close()
 
@@ -171,9 +174,9 @@ def command_lines(processes: list[psutil.Process]) -> list[str]:
 
 
 def test_dev_serves_the_api_with_a_worker_and_stops_everything_on_ctrl_c(
-    tmp_path: Path, start_dev: type[Dev]
+    tmp_path: Path, start_dev: StartDev
 ) -> None:
-    dev = start_dev(tmp_path)
+    dev = start_dev()
     dev.wait_until_ready()
     ready = httpx.get(f"{dev.base_url}/readyz").json()
     assert ready == {"ready": True, "database": "ok", "redis": "ok"}
@@ -198,12 +201,12 @@ def test_dev_serves_the_api_with_a_worker_and_stops_everything_on_ctrl_c(
 
 
 def test_dev_stops_the_rest_and_fails_when_a_child_dies(
-    tmp_path: Path, start_dev: type[Dev]
+    tmp_path: Path, start_dev: StartDev
 ) -> None:
     # With DOORSTEP_REDIS_URL set there is no private Redis to start; the shared one gets
     # keys of this test's own.
     prefix = f"doorstep-test:{uuid.uuid4().hex}:"
-    dev = start_dev(tmp_path, {"DOORSTEP_REDIS_URL": REDIS_URL, "DOORSTEP_REDIS_PREFIX": prefix})
+    dev = start_dev({"DOORSTEP_REDIS_URL": REDIS_URL, "DOORSTEP_REDIS_PREFIX": prefix})
     dev.wait_until_ready()
     children = dev.descendants()
     assert not any("redis-server" in line for line in command_lines(children))
