@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ SDL_PATH = Path(__file__).with_name("schema.graphql")
 log = logging.getLogger("doorstep.graphql")
 
 _EXPECTED = (GraphQLError, AccessDenied, UserError)
+_SUGGESTION = re.compile(r" ?Did you mean [^?]*\?")
 
 
 def is_expected(error: GraphQLError) -> bool:
@@ -36,6 +38,12 @@ def is_expected(error: GraphQLError) -> bool:
 
 
 class DoorstepSchema(strawberry.Schema):
+    @staticmethod
+    def remove_field_suggestion(error: GraphQLError) -> None:
+        """With suggestions off, Strawberry strips them for fields only; strip every kind
+        (arguments, types, enum values, input fields), or they spell out the schema."""
+        error.message = _SUGGESTION.sub("", error.message)
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
@@ -61,7 +61,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         try:
             yield
         finally:
-            await queue.disconnect()
+            # With Redis gone, saq's disconnect raises while unsubscribing: shut down anyway.
+            with suppress(RedisError, OSError):
+                await queue.disconnect()
             if owned:
                 await app.state.services.close()
 

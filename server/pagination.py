@@ -53,11 +53,16 @@ def _decode(cursor: str, columns: Sequence[Any]) -> list[Any]:
             raise ValueError("cursor shape")
         values: list[Any] = []
         for text, column in zip(raw, columns, strict=True):
+            if not isinstance(text, str):  # _encode writes strings only
+                raise ValueError("cursor value")
             column_type = column.type
             # A TypeDecorator (SQLModel's UTCDateTime) reports the type of its impl.
             python_type = getattr(column_type, "impl", column_type).python_type
             if python_type is datetime:
-                values.append(datetime.fromisoformat(text))
+                moment = datetime.fromisoformat(text)
+                if moment.utcoffset() is None:  # would fail in the query, not here
+                    raise ValueError("naive time in cursor")
+                values.append(moment)
             elif python_type is uuid.UUID:
                 values.append(uuid.UUID(text))
             else:

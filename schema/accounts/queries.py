@@ -36,6 +36,8 @@ class AccountsQuery:
         request = page_request(ctx, first, after)
         async with ctx.db() as session:
             page = await areas.list_areas(session, ctx.require_actor(), request)
+        for area in page.items:  # parents on this page need no query of their own
+            ctx.loaders.area.prime(area.id, area)
         return connection(ctx, page, AreaType.of)
 
     @strawberry.field(

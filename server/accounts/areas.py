@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,6 +18,8 @@ from server.errors import Problem, UserError, UserErrorCode, not_found
 from server.pagination import Page, PageRequest, paginate
 from server.security.access import STAFF, Actor
 from server.validation import collect, optional_text, required_text
+
+T = TypeVar("T")
 
 # An outward code or a prefix of one: "E", "E1", "SW1A", "M13 9".
 _POSTCODE_PREFIX = re.compile(r"^[A-Z]{1,2}([0-9][0-9A-Z]?)?( ?[0-9][A-Z]{0,2})?$")
@@ -29,9 +33,17 @@ class NewArea:
     postcode_prefixes: list[str] | None = None
 
 
-def _normalise_prefixes(prefixes: list[str] | None) -> list[str]:
+def _checked(check: Callable[[], T], problems: list[Problem]) -> T | None:
+    """Run one check; a problem is kept for reporting with the others."""
+    try:
+        return check()
+    except UserError as error:
+        problems.extend(error.problems)
+        return None
+
+
+def _normalise_prefixes(prefixes: list[str] | None, problems: list[Problem]) -> list[str]:
     cleaned: list[str] = []
-    problems: list[Problem] = []
     for i, prefix in enumerate(prefixes or []):
         value = " ".join(prefix.upper().split())
         if not _POSTCODE_PREFIX.match(value):
@@ -44,7 +56,6 @@ def _normalise_prefixes(prefixes: list[str] | None) -> list[str]:
             )
         elif value not in cleaned:
             cleaned.append(value)
-    collect(*problems)
     return cleaned
 
 
@@ -60,9 +71,12 @@ async def get_area(session: AsyncSession, actor: Actor, area_id: uuid.UUID) -> A
 
 async def create_area(session: AsyncSession, actor: Actor, data: NewArea) -> Area:
     actor.require(*STAFF)
-    name = required_text(data.name, "input.name", "a name")
-    kind = optional_text(data.kind, "input.kind", "a kind", 50)
-    prefixes = _normalise_prefixes(data.postcode_prefixes)
+    problems: list[Problem] = []
+    name = _checked(lambda: required_text(data.name, "input.name", "a name"), problems)
+    kind = _checked(lambda: optional_text(data.kind, "input.kind", "a kind", 50), problems)
+    prefixes = _normalise_prefixes(data.postcode_prefixes, problems)
+    collect(*problems)
+    assert name is not None
     if data.parent_id is not None and await get_area(session, actor, data.parent_id) is None:
         raise not_found("area", "input.parentId")
     duplicate = await session.scalar(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,6 +20,8 @@ from server.pagination import Page, PageRequest, paginate
 from server.security.access import MEMBER_VIEWERS, Actor
 from server.services import Services
 from server.validation import check_email, collect, required_text
+
+T = TypeVar("T")
 
 CANNOT_INVITE = "This email address can't be invited. Ask the person for another address."
 
@@ -51,7 +55,20 @@ async def get_member(session: AsyncSession, actor: Actor, user_id: uuid.UUID) ->
     return user if user and user.organisation_id == actor.organisation_id else None
 
 
-async def _check_areas(session: AsyncSession, actor: Actor, area_ids: list[uuid.UUID]) -> None:
+def _checked(check: Callable[[], T], problems: list[Problem]) -> T | None:
+    """Run one check; a problem is kept for reporting with the others."""
+    try:
+        return check()
+    except UserError as error:
+        problems.extend(error.problems)
+        return None
+
+
+async def _area_problems(
+    session: AsyncSession, actor: Actor, area_ids: list[uuid.UUID]
+) -> list[Problem]:
+    if not area_ids:
+        return []
     found = set(
         (
             await session.scalars(
@@ -62,13 +79,11 @@ async def _check_areas(session: AsyncSession, actor: Actor, area_ids: list[uuid.
             )
         ).all()
     )
-    collect(
-        *(
-            Problem(UserErrorCode.NOT_FOUND, "No such area.", f"input.areaIds.{i}")
-            for i, area_id in enumerate(area_ids)
-            if area_id not in found
-        )
-    )
+    return [
+        Problem(UserErrorCode.NOT_FOUND, "No such area.", f"input.areaIds.{i}")
+        for i, area_id in enumerate(area_ids)
+        if area_id not in found
+    ]
 
 
 async def invite_member(
@@ -79,16 +94,27 @@ async def invite_member(
         raise AccessDenied("FORBIDDEN")
     if not can_invite(actor, data.role):
         raise UserError.of(UserErrorCode.FORBIDDEN, "You may invite organisers only.", "input.role")
-    email = check_email(data.email, "input.email")
-    display_name = required_text(data.display_name, "input.displayName", "a name")
+    problems: list[Problem] = []
+    email = _checked(lambda: check_email(data.email, "input.email"), problems)
+    display_name = _checked(
+        lambda: required_text(data.display_name, "input.displayName", "a name"), problems
+    )
+    # Field paths name positions in what the caller sent, so check before dropping repeats.
+    problems += await _area_problems(session, actor, data.area_ids)
     area_ids = list(dict.fromkeys(data.area_ids))
-    await _check_areas(session, actor, area_ids)
+    collect(*problems)
+    assert email is not None and display_name is not None
     user = await session.scalar(sa.select(User).where(col(User.email) == email))
     if user is not None and user.organisation_id != actor.organisation_id:
         raise UserError.of(UserErrorCode.INVALID, CANNOT_INVITE, "input.email")
     if user is not None and user.password_hash is not None:
         raise UserError.of(
             UserErrorCode.ALREADY_DONE, "This person is already a member.", "input.email"
+        )
+    if user is not None and not can_invite(actor, user.role):
+        # Inviting again rewrites the role and areas: only of people the caller may invite.
+        raise UserError.of(
+            UserErrorCode.FORBIDDEN, "You may not change this person's invitation.", "input.email"
         )
     if user is None:
         user = User(

@@ -1,0 +1,361 @@
+"""The endpoint's protections: query limits, page sizes, body size, GET, production mode."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+import httpx
+import pytest
+from graphql import get_introspection_query
+
+from schema import schema
+from server.app import create_app
+from server.enums import Role
+from server.services import Services
+from server.settings import Settings
+from tests.conftest import GraphQLClient
+
+PRODUCTION = {"env": "production", "secret_key": "p" * 40}
+
+ClientFactory = Callable[..., AbstractAsyncContextManager[GraphQLClient]]
+
+
+@pytest.fixture
+def client_with(settings: Settings, services: Services) -> ClientFactory:
+    """A GraphQL client for an app built with these settings changed (same database)."""
+
+    @asynccontextmanager
+    async def make(**overrides: Any) -> AsyncIterator[GraphQLClient]:
+        changed = Settings(_env_file=None, **{**settings.model_dump(), **overrides})  # type: ignore[call-arg]
+        app = create_app(changed, dataclasses.replace(services, settings=changed))
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://doorstep.test"
+            ) as http:
+                yield GraphQLClient(http)
+
+    return make
+
+
+def messages(body: dict[str, Any]) -> list[str]:
+    return [e["message"] for e in body.get("errors") or []]
+
+
+# --- Query depth, aliases, tokens -------------------------------------------------------
+
+
+async def test_depth_limit(gql: GraphQLClient, make_org: Any, settings: Settings) -> None:
+    org = await make_org()
+    token = org.token(Role.ADMIN)
+
+    def nested(parents: int) -> str:
+        return (
+            "query Deep { areas { edges { node { "
+            + "parent { " * parents
+            + "id"
+            + " }" * (parents + 4)
+        )
+
+    # areas > edges > node > parent... : depth 3 + parents
+    ok = await gql.raw(nested(settings.max_query_depth - 3), token=token)
+    assert "errors" not in ok, ok
+    body = await gql.raw(nested(settings.max_query_depth), token=token)
+    assert body.get("data") is None
+    assert messages(body) == [
+        f"'Deep' exceeds maximum operation depth of {settings.max_query_depth}"
+    ]
+
+
+async def test_depth_limit_through_fragments(gql: GraphQLClient, make_org: Any) -> None:
+    org = await make_org()
+    query = (
+        "query Deep { areas { edges { node { ...P } } } }\n"
+        "fragment P on Area { parent { parent { parent { parent { parent { parent { parent"
+        " { parent { parent { parent { id } } } } } } } } } } }"
+    )
+    body = await gql.raw(query, token=org.token())
+    assert body.get("data") is None
+    assert "exceeds maximum operation depth" in messages(body)[0]
+
+
+async def test_alias_limit(gql: GraphQLClient, make_org: Any, settings: Settings) -> None:
+    org = await make_org()
+    limit = settings.max_aliases
+    ok = await gql.raw(
+        "{ " + " ".join(f"a{i}: me {{ id }}" for i in range(limit)) + " }", token=org.token()
+    )
+    assert "errors" not in ok
+    body = await gql.raw(
+        "{ " + " ".join(f"a{i}: me {{ id }}" for i in range(limit + 1)) + " }", token=org.token()
+    )
+    assert body.get("data") is None
+    assert messages(body) == [f"{limit + 1} aliases found. Allowed: {limit}"]
+
+
+async def test_alias_limit_counts_aliases_in_fragments(gql: GraphQLClient, make_org: Any) -> None:
+    org = await make_org()
+    fragment = "fragment F on User { " + " ".join(f"x{i}: id" for i in range(20)) + " }"
+    body = await gql.raw("{ a: me { ...F } b: me { ...F } }\n" + fragment, token=org.token())
+    assert body.get("data") is None
+    assert "aliases found" in messages(body)[0]
+
+
+async def test_token_limit(gql: GraphQLClient, settings: Settings) -> None:
+    # Each "id" counts once; the limit refuses before anything runs (no sign-in needed).
+    query = "{ me { " + "id " * settings.max_tokens + "} }"
+    body = await gql.raw(query)
+    assert body.get("data") is None
+    assert messages(body) == [
+        f"Syntax Error: Document contains more than {settings.max_tokens} tokens. Parsing aborted."
+    ]
+
+
+# --- Page sizes -------------------------------------------------------------------------
+
+CONNECTIONS = {
+    field: f"query($first: Int) {{ {field}(first: $first) {{ edges {{ node {{ id }} }} }} }}"
+    for field in ("areas", "members", "auditLog", "notifications", "deliveryFailures")
+}
+
+
+def test_every_paginated_field_is_checked() -> None:
+    query = schema._schema.query_type
+    assert query is not None
+    paginated = {name for name, f in query.fields.items() if "first" in f.args}
+    assert sorted(paginated) == sorted(CONNECTIONS)
+
+
+@pytest.mark.parametrize("field", sorted(CONNECTIONS))
+@pytest.mark.parametrize("first", [101, -1])
+async def test_page_size_is_refused_outside_0_to_100(
+    gql: GraphQLClient, make_org: Any, field: str, first: int
+) -> None:
+    org = await make_org()
+    body = await gql.raw(CONNECTIONS[field], {"first": first}, token=org.token(Role.ADMIN))
+    assert body["data"] is None
+    [error] = body["errors"]
+    assert error["message"] == "first must be between 0 and 100."
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert error["path"] == [field]
+
+
+@pytest.mark.parametrize("field", sorted(CONNECTIONS))
+async def test_page_size_100_is_allowed(gql: GraphQLClient, make_org: Any, field: str) -> None:
+    org = await make_org()
+    data = await gql(CONNECTIONS[field], {"first": 100}, token=org.token(Role.ADMIN))
+    assert isinstance(data[field]["edges"], list)
+
+
+async def test_page_size_via_contract_operations(gql: GraphQLClient, make_org: Any) -> None:
+    org = await make_org()
+    for name, variables in (
+        ("Members", {"first": 101}),
+        ("AuditLog", {"first": 101}),
+        ("Members", {"first": -5}),
+    ):
+        body = await gql.raw(gql_op(name), variables, token=org.token())
+        assert [e["extensions"]["code"] for e in body["errors"]] == ["BAD_USER_INPUT"], name
+
+
+def gql_op(name: str) -> str:
+    from tests.contract_ops import op
+
+    return op(name)
+
+
+# --- Request bodies ---------------------------------------------------------------------
+
+
+async def test_body_over_the_limit_is_413(gql: GraphQLClient, settings: Settings) -> None:
+    padding = " " * settings.max_body_bytes
+    response = await gql.http.post(
+        "/graphql",
+        content=f'{{"query": "{{ __typename }}{padding}"}}',
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 413
+    assert response.headers["content-type"] == "application/json"
+    [error] = response.json()["errors"]
+    assert error["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
+    assert str(settings.max_body_bytes) in error["message"]
+
+
+async def test_chunked_body_over_the_limit_is_413(gql: GraphQLClient, settings: Settings) -> None:
+    chunk = b" " * 65536
+    chunks = settings.max_body_bytes // len(chunk) + 2
+
+    async def body() -> AsyncIterator[bytes]:
+        yield b'{"query": "{ __typename }'
+        for _ in range(chunks):
+            yield chunk
+        yield b'"}'
+
+    response = await gql.http.post(
+        "/graphql", content=body(), headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert response.json()["errors"][0]["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
+
+
+async def test_chunked_body_under_the_limit_is_served(gql: GraphQLClient) -> None:
+    async def body() -> AsyncIterator[bytes]:
+        yield b'{"query": '
+        yield b'"{ __typename }"}'
+
+    response = await gql.http.post(
+        "/graphql", content=body(), headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 200
+    assert response.json() == {"data": {"__typename": "Query"}}
+
+
+async def test_body_just_under_the_limit_is_not_refused(
+    client_with: ClientFactory,
+) -> None:
+    async with client_with(max_body_bytes=10_000, max_tokens=100_000) as client:
+        query = "{ __typename }" + " " * 9_000
+        response = await client.http.post("/graphql", json={"query": query})
+        assert response.status_code == 200
+        response = await client.http.post("/graphql", json={"query": query + " " * 1_000})
+        assert response.status_code == 413
+
+
+# --- GET --------------------------------------------------------------------------------
+
+
+async def test_get_runs_queries(gql: GraphQLClient, make_org: Any) -> None:
+    org = await make_org("Getters")
+    response = await gql.http.get(
+        "/graphql",
+        params={"query": "{ me { organisation { name } } }"},
+        headers={"Authorization": f"Bearer {org.token()}"},
+    )
+    assert response.status_code == 200
+    assert response.json() == {"data": {"me": {"organisation": {"name": "Getters"}}}}
+
+
+async def test_get_refuses_mutations(gql: GraphQLClient, make_org: Any) -> None:
+    org = await make_org()
+    response = await gql.http.get(
+        "/graphql",
+        params={"query": 'mutation { createArea(input: {name: "Via GET"}) { area { id } } }'},
+        headers={"Authorization": f"Bearer {org.token()}"},
+    )
+    assert response.status_code == 400
+    assert response.text == "mutations are not allowed when using GET"
+    areas = await gql("{ areas { edges { node { name } } } }", token=org.token())
+    assert "Via GET" not in [e["node"]["name"] for e in areas["areas"]["edges"]]
+
+
+# --- Production and development ---------------------------------------------------------
+
+INTROSPECTION = "{ __schema { queryType { name } } }"
+
+
+async def test_production_refuses_introspection(client_with: ClientFactory) -> None:
+    async with client_with(**PRODUCTION) as client:
+        body = await client.raw(INTROSPECTION)
+        assert body.get("data") is None
+        assert messages(body)[0] == (
+            "GraphQL introspection has been disabled, "
+            "but the requested query contained the field '__schema'."
+        )
+        body = await client.raw('{ __type(name: "User") { name } }')
+        assert body.get("data") is None
+
+
+async def test_development_allows_introspection(gql: GraphQLClient) -> None:
+    assert await gql(INTROSPECTION) == {"__schema": {"queryType": {"name": "Query"}}}
+
+
+async def test_graphiqls_introspection_fits_the_limits(gql: GraphQLClient) -> None:
+    """The limits leave room for the full introspection query that GraphiQL sends."""
+    query = get_introspection_query(
+        descriptions=True,
+        specified_by_url=True,
+        directive_is_repeatable=True,
+        schema_description=True,
+        input_value_deprecation=True,
+    )
+    data = await gql(query)
+    names = {t["name"] for t in data["__schema"]["types"]}
+    assert {"Query", "Mutation", "User", "Area", "AuditEntry"} <= names
+
+
+async def test_production_does_not_serve_graphiql(client_with: ClientFactory) -> None:
+    async with client_with(**PRODUCTION) as client:
+        response = await client.http.get("/graphql", headers={"Accept": "text/html"})
+        assert response.status_code == 404
+        assert "graphiql" not in response.text.lower()
+
+
+async def test_development_serves_graphiql(gql: GraphQLClient) -> None:
+    response = await gql.http.get("/graphql", headers={"Accept": "text/html"})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert "graphiql" in response.text.lower()
+
+
+async def test_production_gives_no_field_suggestions(
+    client_with: ClientFactory, gql: GraphQLClient
+) -> None:
+    query = "{ mee { id } }"
+    dev = messages(await gql.raw(query))
+    assert dev == ["Cannot query field 'mee' on type 'Query'. Did you mean 'me'?"]
+    async with client_with(**PRODUCTION) as client:
+        prod = messages(await client.raw(query))
+    assert prod == ["Cannot query field 'mee' on type 'Query'."]
+
+
+SUGGESTING = [
+    # (query, variables): each names something close to a real name of the schema
+    ("{ mee { id } }", {}),
+    ("{ members(filtr: {role: ADMIN}) { totalCount } }", {}),
+    ("{ members(filter: {role: ADMN}) { totalCount } }", {}),
+    ("query($r: Role) { members(filter: {role: $r}) { totalCount } }", {"r": "ADMN"}),
+    ("mutation($i: CreateAreaInpt!) { createArea(input: $i) { area { id } } }", {"i": {}}),
+    (
+        "mutation($i: CreateAreaInput!) { createArea(input: $i) { area { id } } }",
+        {"i": {"name": "x", "kindd": "y"}},
+    ),
+    ("{ me { id ... on Usr { id } } }", {}),
+]
+
+
+@pytest.mark.parametrize(("query", "variables"), SUGGESTING)
+async def test_production_suggests_nothing(
+    client_with: ClientFactory,
+    gql: GraphQLClient,
+    make_org: Any,
+    query: str,
+    variables: dict[str, Any],
+) -> None:
+    """Suggestions would spell out the schema that introspection keeps to itself."""
+    org = await make_org()
+    dev = messages(await gql.raw(query, variables, token=org.token()))
+    assert any("Did you mean" in m for m in dev), dev
+    async with client_with(**PRODUCTION) as client:
+        prod = messages(await client.raw(query, variables, token=org.token()))
+    assert prod
+    assert not [m for m in prod if "Did you mean" in m]
+    assert len(prod) == len(dev)
+    assert all(m.endswith((".", "}.", "'.")) for m in prod), prod
+
+
+async def test_production_still_enforces_the_limits(
+    client_with: ClientFactory, make_org: Any, settings: Settings
+) -> None:
+    org = await make_org()
+    async with client_with(**PRODUCTION) as client:
+        body = await client.raw(
+            "{ " + " ".join(f"a{i}: me {{ id }}" for i in range(settings.max_aliases + 1)) + " }",
+            token=org.token(),
+        )
+        assert "aliases found" in messages(body)[0]
+        body = await client.raw(CONNECTIONS["areas"], {"first": 101}, token=org.token())
+        assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+        assert body["errors"][0]["message"] == "first must be between 0 and 100."

@@ -1,0 +1,154 @@
+"""No N+1: a page costs the same number of SQL statements for 3 rows as for 30."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from server.accounts.models import Area, User, UserArea
+from server.audit.service import record
+from server.enums import Role
+from server.services import Services
+from tests.conftest import GraphQLClient, Org, QueryCounter
+
+Seed = Callable[[Services, Org, int], Awaitable[None]]
+
+
+async def seed_members(services: Services, org: Org, n: int) -> None:
+    """n members, each working in two areas of their own."""
+    async with services.db.session() as session:
+        for i in range(n):
+            user = User(
+                organisation_id=org.organisation.id,
+                email=f"member{i}@{org.organisation.id}.test",
+                display_name=f"Member {i:02}",
+                role=Role.ORGANISER,
+            )
+            areas = [
+                Area(organisation_id=org.organisation.id, name=f"Patch {i}-{j}") for j in range(2)
+            ]
+            session.add_all([user, *areas])
+            await session.flush()
+            session.add_all(UserArea(user_id=user.id, area_id=a.id) for a in areas)
+        await session.commit()
+
+
+async def seed_areas(services: Services, org: Org, n: int) -> None:
+    """n areas, each under a parent of its own."""
+    async with services.db.session() as session:
+        for i in range(n):
+            parent = Area(organisation_id=org.organisation.id, name=f"Ward {i:02}")
+            session.add(parent)
+            await session.flush()
+            session.add(
+                Area(
+                    organisation_id=org.organisation.id, name=f"Estate {i:02}", parent_id=parent.id
+                )
+            )
+        await session.commit()
+
+
+async def seed_audit(services: Services, org: Org, n: int) -> None:
+    """n audit entries, each by a different member."""
+    async with services.db.session() as session:
+        for i in range(n):
+            user = User(
+                organisation_id=org.organisation.id,
+                email=f"actor{i}@{org.organisation.id}.test",
+                display_name=f"Actor {i:02}",
+                role=Role.ORGANISER,
+            )
+            session.add(user)
+            await session.flush()
+            record(
+                session,
+                organisation_id=org.organisation.id,
+                actor_id=user.id,
+                action="area.create",
+                entity_type="Area",
+                entity_id=uuid.uuid4(),
+            )
+        await session.commit()
+
+
+# operation, variables, seed, the connection's field, the most statements it may take
+CASES: dict[str, tuple[str, dict[str, Any], Seed, str, int]] = {
+    # page, totalCount, User.areas
+    "Members": ("Members", {"first": 100}, seed_members, "members", 3),
+    # page, Area.parent
+    "Areas": ("Areas", {}, seed_areas, "areas", 2),
+    # page, AuditEntry.actor
+    "AuditLog": ("AuditLog", {"first": 100}, seed_audit, "auditLog", 2),
+}
+
+
+async def statements_for(
+    gql: GraphQLClient, counter: QueryCounter, org: Org, name: str, variables: dict[str, Any]
+) -> tuple[int, int]:
+    """(SQL statements, rows shown) for one run of the operation, warmed up first."""
+    await gql.op(name, variables, token=org.token(Role.ADMIN))  # pool and caches warm
+    counter.statements.clear()
+    data = await gql.op(name, variables, token=org.token(Role.ADMIN))
+    count = counter.count
+    [connection] = data.values()
+    return count, len(connection["edges"])
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+async def test_statements_do_not_grow_with_rows(
+    gql: GraphQLClient,
+    make_org: Any,
+    services: Services,
+    count_queries: QueryCounter,
+    case: str,
+) -> None:
+    name, variables, seed, _, most = CASES[case]
+    small: Org = await make_org()
+    big: Org = await make_org()
+    await seed(services, small, 3)
+    await seed(services, big, 30)
+
+    small_count, small_rows = await statements_for(gql, count_queries, small, name, variables)
+    big_count, big_rows = await statements_for(gql, count_queries, big, name, variables)
+    assert big_rows >= small_rows + 27  # the rows are really there
+    assert big_count == small_count, "\n".join(count_queries.statements)
+    assert big_count <= most, "\n".join(count_queries.statements)
+
+
+async def test_members_resolve_every_nested_field(
+    gql: GraphQLClient, make_org: Any, services: Services
+) -> None:
+    """The batched loaders still give each member their own areas."""
+    org: Org = await make_org()
+    await seed_members(services, org, 30)
+    data = await gql.op("Members", {"first": 100, "role": "ORGANISER"}, token=org.token())
+    nodes = [e["node"] for e in data["members"]["edges"]]
+    assert len(nodes) == 31
+    for node in nodes:
+        if node["displayName"].startswith("Member "):
+            i = int(node["displayName"].split()[1])
+            assert [a["name"] for a in node["areas"]] == [f"Patch {i}-0", f"Patch {i}-1"]
+
+
+async def test_areas_resolve_their_own_parents(
+    gql: GraphQLClient, make_org: Any, services: Services
+) -> None:
+    org: Org = await make_org()
+    await seed_areas(services, org, 30)
+    data = await gql.op("Areas", token=org.token())
+    nodes = {e["node"]["name"]: e["node"] for e in data["areas"]["edges"]}
+    for i in range(30):
+        assert nodes[f"Estate {i:02}"]["parent"] == {"id": nodes[f"Ward {i:02}"]["id"]}
+
+
+async def test_audit_entries_resolve_their_own_actors(
+    gql: GraphQLClient, make_org: Any, services: Services
+) -> None:
+    org: Org = await make_org()
+    await seed_audit(services, org, 30)
+    data = await gql.op("AuditLog", {"first": 100}, token=org.token())
+    actors = [e["node"]["actor"]["displayName"] for e in data["auditLog"]["edges"]]
+    assert actors == [f"Actor {i:02}" for i in reversed(range(30))]
