@@ -3,6 +3,7 @@ InviteMember (and the set-password link that the invitation email carries)."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -546,3 +547,17 @@ async def test_unknown_area_is_not_found(
         assert errors == [{"field": field, "message": "No such area.", "code": "NOT_FOUND"}]
     assert await stored_user(services, "x@new.test") is None
     assert await outbox_emails(services, "x@new.test") == []
+
+
+async def test_simultaneous_identical_invites_give_one_member_and_a_conflict(gql, make_org):
+    org = await make_org("Race")
+    variables = {"input": {"email": "twin@race.test", "displayName": "Twin", "role": "ORGANISER"}}
+    answers = await asyncio.gather(
+        *(gql.op("InviteMember", variables, token=org.token(Role.ADMIN)) for _ in range(4))
+    )
+    codes = sorted(e["code"] for a in answers for e in a["inviteMember"]["userErrors"])
+    created = [a for a in answers if a["inviteMember"]["member"]]
+    assert len(created) >= 1 and set(codes) <= {"CONFLICT"}
+    members = await gql.op("Members", {"first": 50}, token=org.token(Role.ADMIN))
+    emails = [e["node"]["email"] for e in members["members"]["edges"]]
+    assert emails.count("twin@race.test") == 1
