@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import Any, cast
 
 from redis.exceptions import RedisError
 from saq import CronJob, Worker
+from saq.queue.redis import RedisQueue
 from saq.types import PartialTimersDict
 
 from server.queue import create_queue
@@ -25,6 +27,76 @@ from workers.runtime import Runtime
 from workers.upkeep import start_loops
 
 log = logging.getLogger(__name__)
+REDIS_PROBE_SECONDS = 1.0
+REDIS_PROBE_TIMEOUT = 2.0
+
+
+class SupervisedWorker(Worker):
+    """saq's Worker that waits out a Redis outage instead of spinning on it.
+
+    saq's job loops swallow a failed dequeue and try again at once, so with Redis gone
+    every one of them (``concurrency``) spins on refused connections (more than half a
+    core here) while its scheduler logs a traceback a second. A probe pings Redis every
+    second: while Redis does not answer, the job loops and the scheduler wait, and the
+    connections are dropped so that a dequeue blocked on a dead socket (a partition)
+    fails instead of hanging for good. The outbox relay and the sweep (workers.upkeep)
+    are not saq's: they keep running and catch up when Redis returns.
+    """
+
+    def __init__(self, queue: RedisQueue, *args: Any, **kwargs: Any) -> None:
+        super().__init__(queue, *args, **kwargs)
+        self.redis = queue.redis
+        self.redis_up = asyncio.Event()
+        self.redis_up.set()
+
+    async def process(self) -> bool:
+        if not self.redis_up.is_set():
+            await self._redis_or_stop()
+            if self.event.is_set():
+                return False
+        result: bool = await super().process()
+        return result
+
+    async def schedule(self, lock: int = 1) -> None:
+        if self.redis_up.is_set():
+            await super().schedule(lock)
+
+    async def upkeep(self) -> list[asyncio.Task[None]]:
+        tasks: list[asyncio.Task[None]] = await super().upkeep()
+        tasks.append(asyncio.create_task(self._watch_redis(), name="watch-redis"))
+        return tasks
+
+    async def _redis_or_stop(self) -> None:
+        waits = [
+            asyncio.ensure_future(self.redis_up.wait()),
+            asyncio.ensure_future(self.event.wait()),
+        ]
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiting in waits:
+                waiting.cancel()
+
+    async def _redis_answers(self) -> bool:
+        try:
+            await asyncio.wait_for(self.redis.ping(), REDIS_PROBE_TIMEOUT)
+        except (RedisError, OSError, TimeoutError):
+            return False
+        return True
+
+    async def _watch_redis(self) -> None:
+        while not self.event.is_set():
+            up = await self._redis_answers()
+            if up and not self.redis_up.is_set():
+                log.info("worker: Redis is back; taking jobs again")
+                self.redis_up.set()
+            elif not up and self.redis_up.is_set():
+                log.warning("worker: Redis unreachable; jobs wait until it answers")
+                self.redis_up.clear()
+                with contextlib.suppress(RedisError, OSError):
+                    await self.redis.connection_pool.disconnect()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.event.wait(), REDIS_PROBE_SECONDS)
 
 
 def build_worker(settings: Settings, services: Services | None = None) -> Worker:
@@ -50,7 +122,7 @@ def build_worker(settings: Settings, services: Services | None = None) -> Worker
             if services is None:
                 await runtime.services.close()
 
-    return Worker(
+    return SupervisedWorker(
         queue,
         functions=[handle_outbox, dispatch, fire_reminder, check_receipts, send_digests],
         cron_jobs=[
@@ -85,7 +157,9 @@ async def serve(settings: Settings) -> None:
     try:
         await worker.start()
     finally:
-        await worker.queue.disconnect()
+        # With Redis gone, saq's disconnect raises while unsubscribing: stop cleanly anyway.
+        with contextlib.suppress(RedisError, OSError):
+            await worker.queue.disconnect()
 
 
 def run_worker() -> int:
