@@ -13,7 +13,7 @@ from server.accounts.models import Device, User
 from server.enums import Platform, PushProvider, Role
 from server.models import utcnow
 from server.notifications.failures import requeue_dead
-from server.notifications.models import Delivery, DeliveryStatus
+from server.notifications.models import ChannelName, Delivery, DeliveryStatus
 from server.notifications.spec import NotifySpec, stage_notification
 from server.services import Services
 from server.settings import Settings
@@ -203,3 +203,30 @@ async def test_receipts_confirm_delivery_or_disable_devices(make_org, services, 
             sa.select(sa.func.count()).select_from(Device).where(Device.disabled_at.is_not(None))
         )
     assert disabled == 1
+
+
+async def test_a_claim_takes_one_batch_even_on_a_fresh_table(make_org, services):
+    """Claimed rows are what a crash strands: a claim must never take more than asked."""
+    from server.notifications.service import create_notifications
+    from workers.dispatch import claim
+
+    org = await make_org("Alpha")
+    users = await _organisers_with_phones(services, org, 250)
+    async with services.db.session() as session:
+        await create_notifications(
+            session,
+            NotifySpec(
+                organisation_id=org.organisation.id,
+                user_ids=[u.id for u in users],
+                template="system",
+                event_key="batch",
+                params={"title": "t", "body": "b"},
+            ),
+        )
+        await session.commit()
+    async with services.db.session() as session:
+        first = await claim(session, ChannelName.EXPO, 100, utcnow(), services.db.dialect)
+        second = await claim(session, ChannelName.EXPO, 100, utcnow(), services.db.dialect)
+    assert len(first) == len(second) == 100
+    assert not {r.id for r in first} & {r.id for r in second}
+    assert await _statuses(services) == {DeliveryStatus.SENDING: 200, DeliveryStatus.PENDING: 50}

@@ -301,14 +301,7 @@ async def _kill_mid_batch(
             break  # nothing left to claim: the moment has passed
         await asyncio.sleep(0.05)
     largest = await _largest_claim(services)
-    if largest > EXPO_BATCH:
-        # Known bug, to be fixed in workers/dispatch.claim; remove this guard with the fix.
-        pytest.xfail(
-            f"one claim took {largest} deliveries (a batch is {EXPO_BATCH}): its UPDATE ... "
-            "WHERE id IN (SELECT ... LIMIT n FOR UPDATE SKIP LOCKED) ignores the LIMIT when "
-            "PostgreSQL rescans the subquery, and a worker killed mid-send then loses every "
-            "claimed delivery it had not sent yet"
-        )
+    assert largest <= EXPO_BATCH, f"one claim took {largest} deliveries; a batch is {EXPO_BATCH}"
     raise AssertionError(
         "never caught the worker with a batch out and every claimed delivery at the "
         f"provider:{seen[-2000:]}\n{worker.tail()}"

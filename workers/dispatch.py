@@ -53,12 +53,16 @@ async def claim(
     )
     if dialect == "postgresql":
         due = due.with_for_update(skip_locked=True)
+    # Ids first, then the update: PostgreSQL may plan `UPDATE ... WHERE id IN (SELECT ...
+    # LIMIT n)` as a join that ignores the LIMIT on a table without statistics, and a
+    # claim must never take more than one batch (claimed rows are what a crash strands).
+    ids = list((await session.scalars(due)).all())
+    if not ids:
+        await session.commit()
+        return []
     claimed = await session.scalars(
         sa.update(Delivery)
-        .where(
-            col(Delivery.id).in_(due.scalar_subquery()),
-            col(Delivery.status) == DeliveryStatus.PENDING,
-        )
+        .where(col(Delivery.id).in_(ids), col(Delivery.status) == DeliveryStatus.PENDING)
         .values(status=DeliveryStatus.SENDING, claimed_at=now, attempts=col(Delivery.attempts) + 1)
         .returning(Delivery)
     )

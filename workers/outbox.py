@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -55,18 +54,18 @@ async def relay_once(runtime: Runtime, now: datetime | None = None) -> int:
             stmt = stmt.with_for_update(skip_locked=True)
         rows = (await session.scalars(stmt)).all()
         handed = 0
-        for row in rows:
-            try:
+        try:
+            for row in rows:
                 await enqueue(
                     runtime.queue, "handle_outbox", key=f"outbox:{row.id}", outbox_id=str(row.id)
                 )
-            except (RedisError, OSError):
-                log.warning("outbox relay: Redis unreachable; %d rows wait", len(rows) - handed)
-                break
-            row.dispatched_at = now
-            row.attempts += 1
-            handed += 1
-        await session.commit()
+                row.dispatched_at = now
+                row.attempts += 1
+                handed += 1
+        finally:
+            # Keep what was handed over even when Redis fails part-way; the relay loop
+            # reports the outage (once) and tries again.
+            await session.commit()
     return handed
 
 

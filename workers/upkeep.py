@@ -42,11 +42,17 @@ async def sweep_once(runtime: Runtime) -> None:
 
 async def every(seconds: float, step: Callable[[], Awaitable[object]], name: str) -> None:
     """Run ``step`` forever; an outage of the database or Redis only delays it."""
+    failing: str | None = None
     while True:
         try:
             await step()
+            if failing:
+                log.info("%s: working again after %s", name, failing)
+                failing = None
         except (RedisError, SQLAlchemyError, OSError) as exc:
-            log.warning("%s: %s; retrying", name, type(exc).__name__)
+            if failing != type(exc).__name__:  # once per outage, not every round
+                failing = type(exc).__name__
+                log.warning("%s: %s; retrying every %s s", name, failing, seconds)
         except Exception:
             log.exception("%s failed; retrying", name)
         await asyncio.sleep(seconds)

@@ -8,6 +8,7 @@ counts to another process.
 from __future__ import annotations
 
 import itertools
+import json
 import uuid
 from collections import Counter
 from dataclasses import dataclass
@@ -105,11 +106,14 @@ class FakeExpo(HttpFake):
     async def _send(self, request: Request) -> Response:
         if not self._authorized(request):
             return _request_error("UNAUTHORIZED", "bad or missing access token", 401)
+        # A real provider has the whole request before it is slow or fails: read it first,
+        # so a sender that dies while waiting for the answer still counts as having sent.
+        body = await request.body()
         scripted = await self.script.take()
         if scripted is not None:
             return scripted
         try:
-            messages = await request.json()
+            messages = json.loads(body)
         except ValueError:
             return _request_error("VALIDATION_ERROR", "body is not JSON")
         if isinstance(messages, dict):
