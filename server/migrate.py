@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
-async def upgrade(url: str, revision: str = "head") -> None:
+async def _run(url: str, step: Callable[[Config, str], None], revision: str) -> None:
     cfg = alembic_config(url)
     engine = create_engine(url)
     try:
@@ -33,11 +34,19 @@ async def upgrade(url: str, revision: str = "head") -> None:
 
             def run(sync_conn: Connection) -> None:
                 cfg.attributes["connection"] = sync_conn
-                command.upgrade(cfg, revision)
+                step(cfg, revision)
 
             await conn.run_sync(run)
     finally:
         await engine.dispose()
+
+
+async def upgrade(url: str, revision: str = "head") -> None:
+    await _run(url, command.upgrade, revision)
+
+
+async def downgrade(url: str, revision: str) -> None:
+    await _run(url, command.downgrade, revision)
 
 
 async def pending_model_changes(url: str) -> list[Any]:

@@ -14,14 +14,13 @@ from typing import Any
 import asyncpg
 import pytest
 import sqlalchemy as sa
-from alembic import command
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
 from server.db import create_engine
-from server.migrate import alembic_config, pending_model_changes, upgrade
+from server.migrate import alembic_config, downgrade, pending_model_changes, upgrade
 from tests.conftest import PG_ADMIN_URL, _asyncpg_dsn
 
 
@@ -45,21 +44,6 @@ async def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIter
             await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:
             await conn.close()
-
-
-async def downgrade(url: str, revision: str) -> None:
-    cfg = alembic_config(url)
-    engine = create_engine(url)
-    try:
-        async with engine.begin() as conn:
-
-            def run(sync_conn: Connection) -> None:
-                cfg.attributes["connection"] = sync_conn
-                command.downgrade(cfg, revision)
-
-            await conn.run_sync(run)
-    finally:
-        await engine.dispose()
 
 
 async def current_revision(url: str) -> str | None:
