@@ -15,9 +15,8 @@ from sqlmodel import col
 from server.accounts.models import Organisation, User
 from server.models import utcnow
 from server.notifications import live
-from server.notifications.models import Notification
 from server.notifications.reminders import SCHEDULE_TOPIC
-from server.notifications.service import create_notifications, kick_channels
+from server.notifications.service import NewNotification, create_notifications, kick_channels
 from server.notifications.spec import NOTIFY_TOPIC, NotifySpec
 from server.outbox.models import OutboxMessage
 from workers.kick import kick
@@ -29,7 +28,7 @@ BATCH = 200
 
 # A topic handler does its work in the session (the caller commits) and returns the
 # notifications it created, to publish live and dispatch once committed.
-Handler = Callable[[Runtime, AsyncSession, OutboxMessage], Awaitable[list[Notification]]]
+Handler = Callable[[Runtime, AsyncSession, OutboxMessage], Awaitable[list[NewNotification]]]
 
 
 async def relay_once(runtime: Runtime, now: datetime | None = None) -> int:
@@ -87,13 +86,13 @@ async def requeue_stale(session: AsyncSession, older_than: timedelta, now: datet
 
 async def _notify(
     runtime: Runtime, session: AsyncSession, row: OutboxMessage
-) -> list[Notification]:
+) -> list[NewNotification]:
     return await create_notifications(session, NotifySpec.from_payload(row.payload))
 
 
 async def _account_email(
     runtime: Runtime, session: AsyncSession, row: OutboxMessage
-) -> list[Notification]:
+) -> list[NewNotification]:
     """Invitation and password-reset emails: the link is erased from the row once used."""
     payload = row.payload
     user = await session.get(User, uuid.UUID(payload["user_id"]))
@@ -121,7 +120,7 @@ async def _account_email(
 
 async def _schedule_reminder(
     runtime: Runtime, session: AsyncSession, row: OutboxMessage
-) -> list[Notification]:
+) -> list[NewNotification]:
     fire_at = datetime.fromisoformat(row.payload["fire_at"])
     reminder_id = row.payload["reminder_id"]
     await enqueue(
@@ -141,7 +140,7 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
-async def after_commit(runtime: Runtime, created: list[Notification]) -> None:
+async def after_commit(runtime: Runtime, created: list[NewNotification]) -> None:
     """Publish new in-app notifications live and wake the channels with work due now."""
     if not created:
         return

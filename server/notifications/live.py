@@ -5,13 +5,36 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
+from typing import Any, Protocol
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from server.notifications.models import Notification
+from server.notifications.models import NotificationKind
+
+
+class LiveNotification(Protocol):
+    """What a live event carries (a Notification row or a just-created one)."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def user_id(self) -> uuid.UUID | None: ...
+    @property
+    def kind(self) -> NotificationKind: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def body(self) -> str: ...
+    @property
+    def link(self) -> str | None: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def in_app(self) -> bool: ...
+
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +43,7 @@ def channel_for(prefix: str, user_id: uuid.UUID) -> str:
     return f"{prefix}live:user:{user_id}"
 
 
-def as_event(notification: Notification) -> dict[str, Any]:
+def as_event(notification: LiveNotification) -> dict[str, Any]:
     return {
         "id": str(notification.id),
         "kind": notification.kind.value,
@@ -31,7 +54,7 @@ def as_event(notification: Notification) -> dict[str, Any]:
     }
 
 
-async def publish(redis: Redis, prefix: str, notifications: list[Notification]) -> None:
+async def publish(redis: Redis, prefix: str, notifications: Sequence[LiveNotification]) -> None:
     """Best effort: pub/sub is lossy by nature, and clients refetch after reconnecting."""
     try:
         async with redis.pipeline(transaction=False) as pipe:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -17,7 +18,9 @@ from server.models import utcnow
 from server.notifications.models import (
     ChannelName,
     Delivery,
+    DeliveryStatus,
     Notification,
+    NotificationKind,
     NotificationPreference,
     defaults_for,
 )
@@ -35,6 +38,37 @@ _PUSH_CHANNEL = {
 QUIET_CHANNELS = (*PUSH, ChannelName.SMS)
 
 
+# Read-only stand-in for everyone who never changed their preferences.
+DEFAULT_PREFERENCES = defaults_for(uuid.UUID(int=0))
+_FRESH_DELIVERY = {
+    "status": DeliveryStatus.PENDING,
+    "attempts": 0,
+    "claimed_at": None,
+    "sent_at": None,
+    "delivered_at": None,
+    "provider_id": None,
+    "last_error": None,
+}
+
+
+@dataclass(frozen=True)
+class NewNotification:
+    """A notification just created: what publishing it live and waking channels need."""
+
+    id: uuid.UUID
+    user_id: uuid.UUID
+    kind: NotificationKind
+    title: str
+    body: str
+    link: str | None
+    created_at: datetime
+    in_app: bool
+
+
+def _row(row_id: uuid.UUID, now: datetime) -> dict[str, object]:
+    return {"id": row_id, "created_at": now, "updated_at": now}
+
+
 def _chunks(ids: list[uuid.UUID]) -> Iterable[list[uuid.UUID]]:
     for start in range(0, len(ids), CHUNK):
         yield ids[start : start + CHUNK]
@@ -42,7 +76,7 @@ def _chunks(ids: list[uuid.UUID]) -> Iterable[list[uuid.UUID]]:
 
 async def create_notifications(
     session: AsyncSession, spec: NotifySpec, now: datetime | None = None
-) -> list[Notification]:
+) -> list[NewNotification]:
     """Create what is missing for this event; already-created notifications are left alone.
 
     Recipients outside the spec's organisation or deactivated are skipped. Returns the new
@@ -50,7 +84,7 @@ async def create_notifications(
     """
     now = now or utcnow()
     chosen = template(spec.template)
-    created: list[Notification] = []
+    created: list[NewNotification] = []
     for ids in _chunks(list(dict.fromkeys(spec.user_ids))):
         keys = {u: f"{spec.event_key}:{u}" for u in ids}
         existing = set(
@@ -94,42 +128,60 @@ async def create_notifications(
                 )
             ).all():
                 devices[device.user_id].append(device)
-        planned: list[tuple[Notification, NotificationPreference, User]] = []
+        notifications: list[dict[str, object]] = []
+        deliveries: list[dict[str, object]] = []
         for user in users:
-            pref = prefs.get(user.id) or defaults_for(user.id)
+            pref = prefs.get(user.id) or DEFAULT_PREFERENCES
             title, body = render(spec.template, spec.params, user.locale)
-            notification = Notification(
-                organisation_id=spec.organisation_id,
+            new = NewNotification(
+                id=uuid.uuid4(),
                 user_id=user.id,
-                dedupe_key=keys[user.id],
                 kind=chosen.kind,
                 title=title,
                 body=body,
                 link=spec.link,
-                in_app=chosen.in_app,
-                sensitive=chosen.sensitive,
                 created_at=now,
+                in_app=chosen.in_app,
             )
-            session.add(notification)
-            planned.append((notification, pref, user))
-        # Notifications first: deliveries reference them (no ORM relationship orders this).
-        await session.flush()
-        for notification, pref, user in planned:
-            created.append(notification)
+            created.append(new)
+            notifications.append(
+                {
+                    **_row(new.id, now),
+                    "organisation_id": spec.organisation_id,
+                    "user_id": user.id,
+                    "dedupe_key": keys[user.id],
+                    "kind": chosen.kind,
+                    "title": title,
+                    "body": body,
+                    "link": spec.link,
+                    "read_at": None,
+                    "in_app": chosen.in_app,
+                    "sensitive": chosen.sensitive,
+                }
+            )
             deferred = quiet_until(pref, now)
             for channel, device_id, address in _addresses(
                 chosen.channels, pref, user, devices, force_email=chosen.sensitive
             ):
-                session.add(
-                    Delivery(
-                        notification_id=notification.id,
-                        channel=channel,
-                        device_id=device_id,
-                        address=address,
-                        next_attempt_at=deferred if deferred and channel in QUIET_CHANNELS else now,
-                    )
+                deliveries.append(
+                    {
+                        **_row(uuid.uuid4(), now),
+                        **_FRESH_DELIVERY,
+                        "notification_id": new.id,
+                        "channel": channel,
+                        "device_id": device_id,
+                        "address": address,
+                        "next_attempt_at": deferred
+                        if deferred and channel in QUIET_CHANNELS
+                        else now,
+                    }
                 )
-    await session.flush()
+        # Bulk inserts (one statement per table and chunk): notifications first, as the
+        # deliveries reference them.
+        if notifications:
+            await session.execute(sa.insert(Notification), notifications)
+        if deliveries:
+            await session.execute(sa.insert(Delivery), deliveries)
     return created
 
 

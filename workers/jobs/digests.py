@@ -16,11 +16,10 @@ from server.models import utcnow
 from server.notifications.digests import digest_lines
 from server.notifications.models import (
     DigestFrequency,
-    Notification,
     NotificationPreference,
     defaults_for,
 )
-from server.notifications.service import create_notifications
+from server.notifications.service import NewNotification, create_notifications
 from server.notifications.spec import NotifySpec
 from workers.outbox import after_commit
 from workers.runtime import Runtime
@@ -37,7 +36,7 @@ def due(frequency: DigestFrequency, local: datetime) -> bool:
 
 async def send_due_digests(runtime: Runtime, now: datetime | None = None) -> int:
     now = now or utcnow()
-    created: list[Notification] = []
+    created: list[NewNotification] = []
     async with runtime.services.db.session() as session:
         after: uuid.UUID | None = None
         while True:
@@ -65,7 +64,7 @@ async def send_due_digests(runtime: Runtime, now: datetime | None = None) -> int
 
 async def _digest_for(
     session: AsyncSession, user: User, prefs: NotificationPreference | None, now: datetime
-) -> list[Notification]:
+) -> list[NewNotification]:
     prefs = prefs or defaults_for(user.id)
     local = now.astimezone(ZoneInfo(prefs.timezone))
     if not due(prefs.digest, local):

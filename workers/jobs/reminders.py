@@ -12,9 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from server.models import utcnow
-from server.notifications.models import Notification, Reminder, ReminderStatus
+from server.notifications.models import Reminder, ReminderStatus
 from server.notifications.reminders import resolver_for
-from server.notifications.service import create_notifications
+from server.notifications.service import NewNotification, create_notifications
 from workers.outbox import after_commit
 from workers.queue import enqueue
 from workers.runtime import Runtime
@@ -25,7 +25,7 @@ EARLY_TOLERANCE = timedelta(seconds=2)
 
 async def fire(runtime: Runtime, reminder_id: uuid.UUID, now: datetime | None = None) -> str:
     now = now or utcnow()
-    created: list[Notification] = []
+    created: list[NewNotification] = []
     async with runtime.services.db.session() as session:
         reminder = await session.get(Reminder, reminder_id)
         if reminder is None or reminder.status is not ReminderStatus.PENDING:
