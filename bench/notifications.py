@@ -42,14 +42,14 @@ from sqlmodel import col
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server.accounts.models import Device, Organisation, User
-from server.enums import Platform, PushProvider, Role
+from server.accounts.models import Organisation
 from server.migrate import upgrade
 from server.notifications.models import Delivery, DeliveryStatus, Notification
 from server.notifications.spec import NotifySpec, stage_notification
 from server.services import Services
 from server.settings import Settings
 from tests.fakes.expo import FakeExpo
+from tests.helpers import add_organisers
 from tests.redis_server import RedisServer
 
 DEFAULT_SERVER_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -221,33 +221,9 @@ async def seed(services: Services, count: int) -> tuple[uuid.UUID, list[uuid.UUI
         session.add(org)
         await session.flush()
         org_id = org.id
-        ids: list[uuid.UUID] = []
-        for start in range(0, count, SEED_CHUNK):
-            users = [
-                User(
-                    organisation_id=org_id,
-                    email=f"bench{i}@bench.test",
-                    display_name=f"Organiser {i}",
-                    role=Role.ORGANISER,
-                )
-                for i in range(start, min(start + SEED_CHUNK, count))
-            ]
-            session.add_all(users)
-            await session.flush()
-            session.add_all(
-                Device(
-                    user_id=u.id,
-                    platform=Platform.IOS,
-                    provider=PushProvider.EXPO,
-                    token=f"ExponentPushToken[{u.id}]",
-                )
-                for u in users
-            )
-            await session.flush()
-            ids += [u.id for u in users]
-            session.expunge_all()
         await session.commit()
-    return org_id, ids
+    users = await add_organisers(services.db, org_id, count, chunk=SEED_CHUNK)
+    return org_id, [u.id for u in users]
 
 
 async def stage(

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import TypeVar
 
 from server.errors import Problem, UserError, UserErrorCode
 
+T = TypeVar("T")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -44,3 +47,12 @@ def collect(*checks: Problem | None) -> None:
     problems = [p for p in checks if p is not None]
     if problems:
         raise UserError(*problems)
+
+
+def checked(check: Callable[[], T], problems: list[Problem]) -> T | None:
+    """Run one check; a problem is kept for reporting with the others."""
+    try:
+        return check()
+    except UserError as error:
+        problems.extend(error.problems)
+        return None

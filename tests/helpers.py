@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
+from server.accounts.models import Device, User
+from server.db import Database
+from server.enums import Platform, PushProvider, Role
 from server.services import Services
 from server.settings import Settings
 from workers.main import build_worker
@@ -38,3 +42,44 @@ async def running_worker(settings: Settings, services: Services) -> AsyncIterato
         await worker.stop()
         await task
         await worker.queue.disconnect()
+
+
+async def add_organisers(
+    db: Database,
+    organisation_id: uuid.UUID,
+    count: int,
+    *,
+    phones: bool = True,
+    password_hash: str | None = None,
+    chunk: int = 1000,
+) -> list[User]:
+    """``count`` organisers of one organisation, each with one Expo device when ``phones``."""
+    users: list[User] = []
+    async with db.session() as session:
+        for start in range(0, count, chunk):
+            batch = [
+                User(
+                    organisation_id=organisation_id,
+                    email=f"o{i}@{organisation_id}.test",
+                    display_name=f"Organiser {i}",
+                    role=Role.ORGANISER,
+                    password_hash=password_hash,
+                )
+                for i in range(start, min(start + chunk, count))
+            ]
+            session.add_all(batch)
+            await session.flush()
+            if phones:
+                session.add_all(
+                    Device(
+                        user_id=u.id,
+                        platform=Platform.IOS,
+                        provider=PushProvider.EXPO,
+                        token=f"ExponentPushToken[{u.id}]",
+                    )
+                    for u in batch
+                )
+                await session.flush()
+            users += batch
+        await session.commit()
+    return users

@@ -10,8 +10,6 @@ import asyncio
 import contextlib
 import signal
 from pathlib import Path
-from types import TracebackType
-from typing import Self
 
 from redis.asyncio import Redis
 from redis.backoff import NoBackoff
@@ -19,7 +17,7 @@ from redis.exceptions import RedisError
 from redis.retry import Retry
 
 from server.devredis import redis_server_executable
-from tests.fakes.server import free_socket
+from tests.fakes.server import Service, free_socket
 
 START_TIMEOUT = 10.0
 
@@ -30,7 +28,7 @@ def free_port() -> int:
     return port
 
 
-class RedisServer:
+class RedisServer(Service):
     """``async with RedisServer() as redis:`` then ``redis.url``; ``stop()``/``start()``
     to take it away and bring it back on the same port."""
 
@@ -94,15 +92,3 @@ class RedisServer:
         except TimeoutError:
             process.kill()
             await process.wait()
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()

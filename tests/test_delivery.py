@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from server.accounts.models import Device, User
-from server.enums import Platform, PushProvider, Role
+from server.enums import Role
 from server.models import utcnow
 from server.notifications.failures import requeue_dead
 from server.notifications.models import ChannelName, Delivery, DeliveryStatus
@@ -18,7 +18,7 @@ from server.notifications.spec import NotifySpec, stage_notification
 from server.services import Services
 from server.settings import Settings
 from tests.fakes.expo import FakeExpo
-from tests.helpers import eventually, running_worker
+from tests.helpers import add_organisers, eventually, running_worker
 from workers.jobs.receipts import check_expo_receipts
 from workers.runtime import Runtime
 
@@ -50,29 +50,7 @@ async def worker(settings: Settings, services: Services) -> AsyncIterator[Runtim
 
 
 async def _organisers_with_phones(services: Services, org: Any, count: int) -> list[User]:
-    async with services.db.session() as session:
-        users = [
-            User(
-                organisation_id=org.organisation.id,
-                email=f"o{i}@{org.organisation.id}.test",
-                display_name=f"Organiser {i}",
-                role=Role.ORGANISER,
-            )
-            for i in range(count)
-        ]
-        session.add_all(users)
-        await session.flush()
-        session.add_all(
-            Device(
-                user_id=u.id,
-                platform=Platform.IOS,
-                provider=PushProvider.EXPO,
-                token=f"ExponentPushToken[{u.id}]",
-            )
-            for u in users
-        )
-        await session.commit()
-    return users
+    return await add_organisers(services.db, org.organisation.id, count)
 
 
 async def _announce(services: Services, org: Any, users: list[User], key: str = "e1") -> None:

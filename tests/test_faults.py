@@ -27,9 +27,9 @@ from sqlmodel import SQLModel, col
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server.accounts.models import Device, Organisation, User
+from server.accounts.models import Organisation, User
 from server.app import create_app
-from server.enums import Platform, PushProvider, Role
+from server.enums import Role
 from server.notifications.models import Delivery, DeliveryStatus
 from server.notifications.spec import NotifySpec, stage_notification
 from server.security.passwords import Passwords
@@ -40,6 +40,7 @@ from tests.conftest import PASSWORD, REDIS_URL, SECRET, GraphQLClient
 from tests.contract_ops import op
 from tests.fakes.expo import FakeExpo
 from tests.fakes.smtp import FakeSmtp
+from tests.helpers import add_organisers
 from tests.redis_server import RedisServer
 from workers.dispatch import FINAL
 
@@ -241,31 +242,9 @@ async def _organisation(services: Services, password_hash: str | None = None) ->
 async def _members(
     services: Services, admin: User, count: int, *, phones: bool, password_hash: str | None = None
 ) -> list[User]:
-    async with services.db.session() as session:
-        users = [
-            User(
-                organisation_id=admin.organisation_id,
-                email=f"m{i}@{admin.organisation_id}.test",
-                display_name=f"Member {i}",
-                role=Role.ORGANISER,
-                password_hash=password_hash,
-            )
-            for i in range(count)
-        ]
-        session.add_all(users)
-        await session.flush()
-        if phones:
-            session.add_all(
-                Device(
-                    user_id=u.id,
-                    platform=Platform.IOS,
-                    provider=PushProvider.EXPO,
-                    token=f"ExponentPushToken[{u.id}]",
-                )
-                for u in users
-            )
-        await session.commit()
-    return users
+    return await add_organisers(
+        services.db, admin.organisation_id, count, phones=phones, password_hash=password_hash
+    )
 
 
 # --- a worker killed with SIGKILL in the middle of a batch ------------------------------

@@ -16,7 +16,7 @@ from server.accounts.models import Organisation, User
 from server.models import utcnow
 from server.notifications import live
 from server.notifications.reminders import SCHEDULE_TOPIC
-from server.notifications.service import NewNotification, create_notifications, kick_channels
+from server.notifications.service import NewNotification, create_notifications
 from server.notifications.spec import NOTIFY_TOPIC, NotifySpec
 from server.outbox.models import OutboxMessage
 from workers.kick import kick
@@ -146,9 +146,7 @@ async def after_commit(runtime: Runtime, created: list[NewNotification]) -> None
         return
     settings = runtime.services.settings
     await live.publish(runtime.services.redis, settings.redis_prefix, created)
-    async with runtime.services.db.session() as session:
-        channels = await kick_channels(session, [n.id for n in created])
-    await kick(runtime.queue, channels)
+    await kick(runtime.queue, set().union(*(n.due_now for n in created)))
 
 
 async def handle_outbox(ctx: dict[str, Any], *, outbox_id: str) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -17,7 +16,7 @@ from server.audit.service import record
 from server.errors import Problem, UserError, UserErrorCode, not_found
 from server.pagination import Page, PageRequest, paginate
 from server.security.access import STAFF, Actor
-from server.validation import collect, optional_text, required_text
+from server.validation import checked, collect, optional_text, required_text
 
 T = TypeVar("T")
 
@@ -31,15 +30,6 @@ class NewArea:
     kind: str | None = None
     parent_id: uuid.UUID | None = None
     postcode_prefixes: list[str] | None = None
-
-
-def _checked(check: Callable[[], T], problems: list[Problem]) -> T | None:
-    """Run one check; a problem is kept for reporting with the others."""
-    try:
-        return check()
-    except UserError as error:
-        problems.extend(error.problems)
-        return None
 
 
 def _normalise_prefixes(prefixes: list[str] | None, problems: list[Problem]) -> list[str]:
@@ -72,8 +62,8 @@ async def get_area(session: AsyncSession, actor: Actor, area_id: uuid.UUID) -> A
 async def create_area(session: AsyncSession, actor: Actor, data: NewArea) -> Area:
     actor.require(*STAFF)
     problems: list[Problem] = []
-    name = _checked(lambda: required_text(data.name, "input.name", "a name"), problems)
-    kind = _checked(lambda: optional_text(data.kind, "input.kind", "a kind", 50), problems)
+    name = checked(lambda: required_text(data.name, "input.name", "a name"), problems)
+    kind = checked(lambda: optional_text(data.kind, "input.kind", "a kind", 50), problems)
     prefixes = _normalise_prefixes(data.postcode_prefixes, problems)
     collect(*problems)
     assert name is not None

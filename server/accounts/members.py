@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -19,7 +18,7 @@ from server.errors import AccessDenied, Problem, UserError, UserErrorCode
 from server.pagination import Page, PageRequest, paginate
 from server.security.access import MEMBER_VIEWERS, Actor
 from server.services import Services
-from server.validation import check_email, collect, required_text
+from server.validation import check_email, checked, collect, required_text
 
 T = TypeVar("T")
 
@@ -55,15 +54,6 @@ async def get_member(session: AsyncSession, actor: Actor, user_id: uuid.UUID) ->
     return user if user and user.organisation_id == actor.organisation_id else None
 
 
-def _checked(check: Callable[[], T], problems: list[Problem]) -> T | None:
-    """Run one check; a problem is kept for reporting with the others."""
-    try:
-        return check()
-    except UserError as error:
-        problems.extend(error.problems)
-        return None
-
-
 async def _area_problems(
     session: AsyncSession, actor: Actor, area_ids: list[uuid.UUID]
 ) -> list[Problem]:
@@ -95,8 +85,8 @@ async def invite_member(
     if not can_invite(actor, data.role):
         raise UserError.of(UserErrorCode.FORBIDDEN, "You may invite organisers only.", "input.role")
     problems: list[Problem] = []
-    email = _checked(lambda: check_email(data.email, "input.email"), problems)
-    display_name = _checked(
+    email = checked(lambda: check_email(data.email, "input.email"), problems)
+    display_name = checked(
         lambda: required_text(data.display_name, "input.displayName", "a name"), problems
     )
     # Field paths name positions in what the caller sent, so check before dropping repeats.

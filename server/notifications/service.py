@@ -63,6 +63,8 @@ class NewNotification:
     link: str | None
     created_at: datetime
     in_app: bool
+    # Channels with a delivery of it due at once (not held back by quiet hours).
+    due_now: frozenset[ChannelName]
 
 
 def _row(row_id: uuid.UUID, now: datetime) -> dict[str, object]:
@@ -133,20 +135,42 @@ async def create_notifications(
         for user in users:
             pref = prefs.get(user.id) or DEFAULT_PREFERENCES
             title, body = render(spec.template, spec.params, user.locale)
-            new = NewNotification(
-                id=uuid.uuid4(),
-                user_id=user.id,
-                kind=chosen.kind,
-                title=title,
-                body=body,
-                link=spec.link,
-                created_at=now,
-                in_app=chosen.in_app,
+            notification_id = uuid.uuid4()
+            deferred = quiet_until(pref, now)
+            due_now: set[ChannelName] = set()
+            for channel, device_id, address in _addresses(
+                chosen.channels, pref, user, devices, force_email=chosen.sensitive
+            ):
+                held = deferred is not None and channel in QUIET_CHANNELS
+                if not held:
+                    due_now.add(channel)
+                deliveries.append(
+                    {
+                        **_row(uuid.uuid4(), now),
+                        **_FRESH_DELIVERY,
+                        "notification_id": notification_id,
+                        "channel": channel,
+                        "device_id": device_id,
+                        "address": address,
+                        "next_attempt_at": deferred if held else now,
+                    }
+                )
+            created.append(
+                NewNotification(
+                    id=notification_id,
+                    user_id=user.id,
+                    kind=chosen.kind,
+                    title=title,
+                    body=body,
+                    link=spec.link,
+                    created_at=now,
+                    in_app=chosen.in_app,
+                    due_now=frozenset(due_now),
+                )
             )
-            created.append(new)
             notifications.append(
                 {
-                    **_row(new.id, now),
+                    **_row(notification_id, now),
                     "organisation_id": spec.organisation_id,
                     "user_id": user.id,
                     "dedupe_key": keys[user.id],
@@ -159,23 +183,6 @@ async def create_notifications(
                     "sensitive": chosen.sensitive,
                 }
             )
-            deferred = quiet_until(pref, now)
-            for channel, device_id, address in _addresses(
-                chosen.channels, pref, user, devices, force_email=chosen.sensitive
-            ):
-                deliveries.append(
-                    {
-                        **_row(uuid.uuid4(), now),
-                        **_FRESH_DELIVERY,
-                        "notification_id": new.id,
-                        "channel": channel,
-                        "device_id": device_id,
-                        "address": address,
-                        "next_attempt_at": deferred
-                        if deferred and channel in QUIET_CHANNELS
-                        else now,
-                    }
-                )
         # Bulk inserts (one statement per table and chunk): notifications first, as the
         # deliveries reference them.
         if notifications:
@@ -201,20 +208,3 @@ def _addresses(
                     yield channel, device.id, device.token
         elif channel is ChannelName.EMAIL and (pref.email_enabled or force_email):
             yield channel, None, user.email
-
-
-async def kick_channels(
-    session: AsyncSession, notification_ids: list[uuid.UUID]
-) -> set[ChannelName]:
-    """The channels that have deliveries of these notifications due now."""
-    if not notification_ids:
-        return set()
-    rows = await session.scalars(
-        sa.select(col(Delivery.channel))
-        .where(
-            col(Delivery.notification_id).in_(notification_ids),
-            col(Delivery.next_attempt_at) <= utcnow(),
-        )
-        .distinct()
-    )
-    return set(rows.all())

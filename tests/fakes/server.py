@@ -21,6 +21,28 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
 
+class Service:
+    """Something a test runs for a while: ``async with Fake() as fake:`` starts and stops it."""
+
+    async def start(self) -> None:
+        raise NotImplementedError
+
+    async def stop(self) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+
 @dataclass
 class Fault:
     """One scripted answer: ``status`` None answers normally (after ``delay`` seconds)."""
@@ -103,7 +125,7 @@ async def form_dict(request: Request) -> dict[str, str]:
         return {k: v for k, v in form.items() if isinstance(v, str)}
 
 
-class HttpFake:
+class HttpFake(Service):
     """Base of the fake HTTP providers: subclasses give ``routes()``."""
 
     def __init__(self) -> None:
@@ -159,15 +181,3 @@ class HttpFake:
                 connection.transport.close()
         for listener in server.servers:
             await listener.wait_closed()
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()

@@ -9,11 +9,12 @@ import ssl
 from collections import deque
 from dataclasses import dataclass
 from email.message import EmailMessage
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 from urllib.parse import quote
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+
+from tests.fakes.server import Service
 
 
 @dataclass
@@ -30,7 +31,7 @@ class ReceivedMail:
         return parsed
 
 
-class FakeSmtp:
+class FakeSmtp(Service):
     """Records each mail; ``rcpt_replies`` and ``data_replies`` script refusals.
 
     ``tls`` with ``implicit_tls`` False offers STARTTLS; with True the whole connection is
@@ -153,15 +154,3 @@ class FakeSmtp:
             self._server.close()
             await self._server.wait_closed()
             self._server = None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
