@@ -76,6 +76,8 @@ NOT_YET = {
     "CampaignReport",
     "PublishCampaignUpdate",
     "EraseResident",
+    "UpdateMember",
+    "SetMemberActive",
 }
 
 # Types of inputs.graphql that the schema does not have yet.
@@ -115,6 +117,7 @@ NOT_YET_TYPES = {
     "ResponseContactInput",
     "ResponseConsentInput",
     "ResponseInput",
+    "UpdateMemberInput",
 }
 
 # Enums that clients read tolerantly: only these may have values the contract lacks.
@@ -128,8 +131,8 @@ def _errors(name: str) -> list[str]:
 
 
 def test_the_contract_has_every_operation_it_announces() -> None:
-    # README.md: "57 operations in all".
-    assert len(OPERATIONS) == 57
+    # README.md: "59 operations in all".
+    assert len(OPERATIONS) == 59
 
 
 def test_not_yet_names_only_operations_of_the_contract() -> None:
