@@ -12,6 +12,7 @@ from starlette.middleware import Middleware
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from schema import build_schema
 from schema.http import GraphQLApp
@@ -87,6 +88,14 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             *pages.routes,
         ],
         middleware=[
+            # The one place that decides who the client is (request.client, which the rate
+            # limits and logs use): X-Forwarded-For and -Proto count only from a trusted
+            # proxy, and the client is their rightmost entry that is not a trusted proxy.
+            # uvicorn's own proxy handling is off (server.cli), so every ASGI server, and
+            # the tests, get this same rule from this one setting.
+            Middleware(
+                ProxyHeadersMiddleware, trusted_hosts=[str(net) for net in settings.proxies]
+            ),
             Middleware(RequestIdMiddleware),
             Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes),
         ],

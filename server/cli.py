@@ -24,7 +24,9 @@ def _serve(args: argparse.Namespace) -> int:
         factory=True,
         host=args.host or settings.host,
         port=args.port or settings.port,
-        proxy_headers=True,
+        # Forwarded headers are handled in the app, from DOORSTEP_TRUSTED_PROXIES (see
+        # server.app); uvicorn's handling would trust its own FORWARDED_ALLOW_IPS first.
+        proxy_headers=False,
         log_config=None,
         ws="websockets-sansio",
     )

@@ -9,7 +9,7 @@ from redis.asyncio import Redis
 from server.db import Database
 from server.redis import create_redis
 from server.security.passwords import Passwords
-from server.security.ratelimit import FailureLimiter
+from server.security.ratelimit import AttemptLimiter, RedisOutage
 from server.security.tokens import AccessTokens
 from server.settings import Settings
 
@@ -21,22 +21,23 @@ class Services:
     redis: Redis
     passwords: Passwords
     access_tokens: AccessTokens
-    login_limiter: FailureLimiter
-    reset_limiter: FailureLimiter
+    login_limiter: AttemptLimiter
+    reset_limiter: AttemptLimiter
 
     @classmethod
     def create(cls, settings: Settings) -> Services:
         redis = create_redis(settings.effective_redis_url)
+        outage = RedisOutage()
         return cls(
             settings=settings,
             db=Database(settings.database_url),
             redis=redis,
             passwords=Passwords(settings),
             access_tokens=AccessTokens(settings),
-            login_limiter=FailureLimiter(
-                redis, settings.redis_prefix, settings.login_window_seconds
+            login_limiter=AttemptLimiter(
+                redis, f"{settings.redis_prefix}login:", settings.login_window_seconds, outage
             ),
-            reset_limiter=FailureLimiter(redis, f"{settings.redis_prefix}reset:", 3600),
+            reset_limiter=AttemptLimiter(redis, f"{settings.redis_prefix}reset:", 3600, outage),
         )
 
     async def close(self) -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import secrets
 from enum import StrEnum
 from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, IPvAnyNetwork, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 VAR_DIR = Path("var")
@@ -60,6 +61,10 @@ class Settings(BaseSettings):
     login_attempts_per_address: int = 30
     login_window_seconds: int = 900
     password_resets_per_hour: int = 3
+    password_resets_per_address_per_hour: int = 20
+    # Peers whose X-Forwarded-For and X-Forwarded-Proto are believed (addresses or
+    # networks). None: loopback in development, none in production.
+    trusted_proxies: list[IPvAnyNetwork] | None = None
 
     # Background work.
     queue_name: str = "doorstep"
@@ -117,6 +122,13 @@ class Settings(BaseSettings):
     @property
     def live_delivery(self) -> bool:
         return (self.delivery or ("live" if self.is_production else "log")) == "live"
+
+    @property
+    def proxies(self) -> list[IPv4Network | IPv6Network]:
+        """The proxies trusted to say who the client is (``trusted_proxies`` resolved)."""
+        if self.trusted_proxies is not None:
+            return list(self.trusted_proxies)
+        return [] if self.is_production else [ip_network("127.0.0.0/8"), ip_network("::1")]
 
     @property
     def dev_redis_socket(self) -> Path:

@@ -84,8 +84,14 @@ def database_url(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(
+def settings_update() -> dict[str, Any]:
+    """Changes to the test's settings; a test parametrizes it to use other limits."""
+    return {}
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path, settings_update: dict[str, Any]) -> Settings:
+    settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
         database_url=database_url,
         redis_url=REDIS_URL,
@@ -95,6 +101,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         public_url="http://doorstep.test",
         worker_shutdown_grace_seconds=0,
     )
+    return settings.model_copy(update=settings_update)
 
 
 async def _empty_tables(services: Services) -> None:

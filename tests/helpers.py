@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
 
 from server.accounts.models import Device, User
 from server.db import Database
 from server.enums import Platform, PushProvider, Role
 from server.services import Services
 from server.settings import Settings
+from tests.conftest import SECRET
+from tests.redis_server import free_port
 from workers.main import build_worker
 from workers.runtime import Runtime
 
@@ -23,6 +31,45 @@ async def eventually(check: Callable[[], Awaitable[bool]], seconds: float = 20) 
             return
         await asyncio.sleep(0.05)
     raise AssertionError("it did not happen in time")
+
+
+async def start_api(
+    settings: Settings, var_dir: Path, **env: str
+) -> tuple[asyncio.subprocess.Process, str]:
+    """``doorstep serve`` in a process of its own, as production starts it, on a free port;
+    returns the process and its base URL. ``env`` adds DOORSTEP_* settings."""
+    port = free_port()
+    environ = {
+        **os.environ,
+        "DOORSTEP_DATABASE_URL": settings.database_url,
+        "DOORSTEP_REDIS_URL": settings.effective_redis_url,
+        "DOORSTEP_REDIS_PREFIX": settings.redis_prefix,
+        "DOORSTEP_SECRET_KEY": SECRET,
+        "DOORSTEP_VAR_DIR": str(var_dir),
+        **env,
+    }
+    process = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "server.cli", "serve", "--port", str(port)),
+        env=environ,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+
+    async def ready() -> bool:
+        try:
+            async with httpx.AsyncClient() as client:
+                return (await client.get(f"{base}/healthz")).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    await eventually(ready, seconds=30)
+    return process, base
+
+
+async def stop_api(process: asyncio.subprocess.Process) -> None:
+    process.send_signal(signal.SIGTERM)
+    await process.wait()
 
 
 @asynccontextmanager

@@ -30,17 +30,6 @@ NEW_PASSWORD = "a brand new passphrase"
 ARGON2 = re.compile(r"^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$[^$]+\$[^$]+$")
 
 
-@pytest.fixture
-def settings_update() -> dict[str, Any]:
-    """Changes to the shared settings; a test parametrizes it to use other limits."""
-    return {}
-
-
-@pytest.fixture
-def settings(settings: Settings, settings_update: dict[str, Any]) -> Settings:
-    return settings.model_copy(update=settings_update)
-
-
 def codes(payload: dict[str, Any]) -> list[str]:
     return [e["code"] for e in payload["userErrors"]]
 

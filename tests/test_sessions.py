@@ -25,26 +25,13 @@ from server.accounts.models import RefreshToken, User
 from server.audit.models import AuditEntry
 from server.enums import Role
 from server.models import utcnow
-from server.security.ratelimit import FailureLimiter
+from server.security.ratelimit import AttemptLimiter, RedisOutage
 from server.security.tokens import hash_token
 from server.services import Services
-from server.settings import Settings
 from tests.conftest import PASSWORD, GraphQLClient, Org
 from tests.contract_ops import op
 
 WRONG = "not the right password at all"
-
-
-@pytest.fixture
-def settings_update() -> dict[str, Any]:
-    """Changes to the shared settings; a test parametrizes it to use other limits."""
-    return {}
-
-
-@pytest.fixture
-def settings(settings: Settings, settings_update: dict[str, Any]) -> Settings:
-    """The shared settings with ``settings_update``, before ``services`` and ``app`` use them."""
-    return settings.model_copy(update=settings_update)
 
 
 def small_limits(per_account: int = 3, per_address: int = 100) -> Any:
@@ -266,37 +253,62 @@ async def _connect(url: str) -> Redis:
     raise AssertionError("the private Redis did not start")
 
 
+def limiter(redis: Redis, prefix: str = "t:") -> AttemptLimiter:
+    return AttemptLimiter(redis, prefix, window_seconds=900, outage=RedisOutage())
+
+
 async def test_limiter_counts_and_expires_on_redis_6(redis62_url: str) -> None:
-    """The limiter must work on the development Redis (6.2) too: each failure counts and
+    """The limiter must work on the development Redis (6.2) too: each attempt counts and
     the counter expires with its window (a counter without expiry locks out for good)."""
     redis = await _connect(redis62_url)
     try:
-        limiter = FailureLimiter(redis, "t:", window_seconds=900)
         limits = {"account:a@x.test": 2}
-        await limiter.fail("account:a@x.test")
-        assert not await limiter.blocked(limits)
-        await limiter.fail("account:a@x.test")
-        assert await limiter.blocked(limits)
-        ttl = await redis.ttl("t:fail:account:a@x.test")
+        attempts = limiter(redis)
+        assert await attempts.take(limits)
+        assert await attempts.take(limits)
+        assert not await attempts.take(limits)
+        ttl = await redis.ttl("t:account:a@x.test")
         assert 0 < ttl <= 900
-        await limiter.reset("account:a@x.test")
-        assert not await limiter.blocked(limits)
+        await attempts.reset("account:a@x.test")
+        assert await attempts.take(limits)
     finally:
         await redis.aclose()
 
 
-async def test_limiter_window_is_not_extended_by_later_failures(
-    services: Services,
-) -> None:
-    limiter = FailureLimiter(services.redis, services.settings.redis_prefix, 900)
-    key = services.settings.redis_prefix + "fail:address:192.0.2.1"
-    await limiter.fail("address:192.0.2.1")
+async def test_limiter_window_is_not_extended_by_later_attempts(services: Services) -> None:
+    attempts = limiter(services.redis, services.settings.redis_prefix)
+    key = services.settings.redis_prefix + "address:192.0.2.1"
+    limits = {"address:192.0.2.1": 3}
+    assert await attempts.take(limits)
     await services.redis.expire(key, 60)  # as if the window were nearly over
-    await limiter.fail("address:192.0.2.1")
+    assert await attempts.take(limits)
     assert 0 < await services.redis.ttl(key) <= 60
-    assert not await limiter.blocked({"address:192.0.2.1": 3})
-    await limiter.fail("address:192.0.2.1")
-    assert await limiter.blocked({"address:192.0.2.1": 3})
+    assert await attempts.take(limits)
+    assert not await attempts.take(limits)
+    assert 0 < await services.redis.ttl(key) <= 60
+
+
+async def test_limiter_heals_a_counter_left_without_expiry(services: Services) -> None:
+    """A counter without a window (as an older release could leave) gets one."""
+    attempts = limiter(services.redis, services.settings.redis_prefix)
+    key = services.settings.redis_prefix + "account:b@x.test"
+    await services.redis.set(key, 1)
+    assert await attempts.take({"account:b@x.test": 5})
+    assert 0 < await services.redis.ttl(key) <= 900
+
+
+async def test_refused_attempt_counts_on_none_of_its_keys(services: Services) -> None:
+    """An attempt refused by one limit leaves the others alone, and giving an attempt back
+    makes room for one more."""
+    attempts = limiter(services.redis, services.settings.redis_prefix)
+    locked = {"account:c@x.test": 1, "address:192.0.2.9": 2}
+    assert await attempts.take(locked)
+    assert not await attempts.take(locked)
+    assert not await attempts.take(locked)
+    assert await attempts.take({"address:192.0.2.9": 2})  # the refusals were not counted
+    assert not await attempts.take({"address:192.0.2.9": 2})
+    await attempts.give_back("address:192.0.2.9")
+    assert await attempts.take({"address:192.0.2.9": 2})
 
 
 # Refresh rotation and logout ---------------------------------------------------------

@@ -116,7 +116,10 @@ class AccountsMutation:
     @strawberry.mutation(description="Answers ok whether or not the email has an account.")
     async def request_password_reset(self, info: Info, email: str) -> RequestPasswordResetPayload:
         ctx = info.context
-        await attempt(ctx, lambda s: sessions.request_password_reset(s, ctx.services, email))
+        await attempt(
+            ctx,
+            lambda s: sessions.request_password_reset(s, ctx.services, email, ctx.client_address),
+        )
         return RequestPasswordResetPayload(ok=True)
 
     @strawberry.mutation

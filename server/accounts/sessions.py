@@ -74,11 +74,15 @@ async def login(
     email = normalise_email(email)
     settings = services.settings
     account_key = _account_key(email)
+    address_key = f"address:{address}"
     limits = {
         account_key: settings.login_attempts_per_account,
-        f"address:{address}": settings.login_attempts_per_address,
+        address_key: settings.login_attempts_per_address,
     }
-    if await services.login_limiter.blocked(limits):
+    # Counted before the password is checked, in one step with the check of the limits:
+    # concurrent guesses cannot all slip in before the first is counted. A success
+    # clears the account's failures and gives its address the attempt back.
+    if not await services.login_limiter.take(limits):
         raise UserError.of(
             UserErrorCode.RATE_LIMITED, "Too many attempts. Wait a few minutes and try again."
         )
@@ -86,9 +90,9 @@ async def login(
     usable = user is not None and user.is_active
     ok = await services.passwords.verify(user.password_hash if usable and user else None, password)
     if not ok or user is None or not usable:
-        await services.login_limiter.fail(*limits)
         raise UserError.of(UserErrorCode.INVALID, WRONG_LOGIN)
     await services.login_limiter.reset(account_key)
+    await services.login_limiter.give_back(address_key)
     if user.password_hash and services.passwords.needs_rehash(user.password_hash):
         user.password_hash = await services.passwords.hash(password)
     user.last_login_at = utcnow()
@@ -184,13 +188,18 @@ def issue_action_token(
     return raw
 
 
-async def request_password_reset(session: AsyncSession, services: Services, email: str) -> None:
+async def request_password_reset(
+    session: AsyncSession, services: Services, email: str, address: str
+) -> None:
     """Stage a reset email when the address has an active account; silent otherwise."""
     email = normalise_email(email)
-    limits = {email: services.settings.password_resets_per_hour}
-    if await services.reset_limiter.blocked(limits):
-        return  # a flood of reset emails to one address stops here, silently
-    await services.reset_limiter.fail(email)
+    settings = services.settings
+    limits = {
+        f"email:{email}": settings.password_resets_per_hour,
+        f"address:{address}": settings.password_resets_per_address_per_hour,
+    }
+    if not await services.reset_limiter.take(limits):
+        return  # a flood of reset emails, to one inbox or from one client, stops here silently
     user = await session.scalar(sa.select(User).where(col(User.email) == email))
     if user is None or not user.is_active:
         return
