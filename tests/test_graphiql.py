@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-import os
 import shutil
 import subprocess
 from html.parser import HTMLParser
@@ -15,8 +14,8 @@ import pytest
 
 from server.settings import Settings
 from server.web.graphiql import ASSETS, ASSETS_PATH
-from tests.conftest import REDIS_URL, SECRET, GraphQLClient
-from tests.helpers import ServeProcess
+from tests.conftest import REDIS_URL, SECRET, GraphQLClient, unavailable
+from tests.serve import ServeProcess
 from tests.test_graphql_limits import PRODUCTION, ClientFactory, client_with
 
 __all__ = ["client_with"]  # the fixture, used below
@@ -96,10 +95,7 @@ async def test_production_serves_neither_the_page_nor_its_assets(
 def chromium() -> str:
     path = shutil.which("chromium") or shutil.which("chromium-browser")
     if path is None:
-        message = "headless Chromium is needed: apt-get install chromium (.ci/run installs it)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        unavailable("headless Chromium is needed: apt-get install chromium (.ci/run does)")
     return path
 
 

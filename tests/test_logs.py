@@ -21,7 +21,8 @@ from server.outbox.models import OutboxMessage
 from server.services import Services
 from server.settings import Settings
 from tests.conftest import REDIS_URL, SECRET, GraphQLClient, Org
-from tests.helpers import ServeProcess, eventually, running_worker
+from tests.helpers import eventually, running_worker
+from tests.serve import ServeProcess
 
 ME = "query Me { me { id displayName email } }"
 
