@@ -19,6 +19,7 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from schema.logcontext import LogContext
 from schema.root import Mutation, Query, Subscription
 from schema.scalars import SCALAR_OVERRIDES
 from server.errors import AccessDenied, UserError
@@ -75,6 +76,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
         lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
+        LogContext,
     ]
     if not settings.introspection_enabled:
         extensions.append(DisableIntrospection)

@@ -6,7 +6,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -18,6 +18,7 @@ from schema.context import Context
 from server.security.access import Actor
 from server.security.tokens import InvalidToken
 from server.services import Services
+from server.web import graphiql
 
 _open_contexts: ContextVar[list[Context] | None] = ContextVar("open_contexts", default=None)
 
@@ -54,6 +55,10 @@ class GraphQLApp(GraphQL[Context, None]):
             for ctx in contexts:
                 await ctx.close()
             _open_contexts.reset(token)
+
+    async def render_graphql_ide(self, request: Request) -> HTMLResponse:
+        """GraphiQL with its scripts from this server, not a CDN: it works offline."""
+        return graphiql.page()
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """Authenticate a websocket from connection_init's {"authorization": token}."""

@@ -23,7 +23,7 @@ from server.queue import create_queue
 from server.requestid import RequestIdMiddleware
 from server.services import Services
 from server.settings import Settings, get_settings
-from server.web import pages
+from server.web import graphiql, pages
 
 
 def _services(conn: HTTPConnection) -> Services:
@@ -86,6 +86,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             Route("/hooks/twilio/status", twilio_status, methods=["POST"]),
             *ops_routes(settings, queue),
             *pages.routes,
+            *graphiql.routes(settings),
         ],
         middleware=[
             # The one place that decides who the client is (request.client, which the rate

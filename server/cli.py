@@ -12,18 +12,28 @@ from collections.abc import Callable, Sequence
 from server.settings import get_settings
 
 
+def _listen_on(args: argparse.Namespace) -> None:
+    """``--host`` and ``--port`` stand for DOORSTEP_HOST and DOORSTEP_PORT, so the public URL
+    (unless DOORSTEP_PUBLIC_URL is set) and the children of `doorstep dev` follow them."""
+    for value, variable in ((args.host, "DOORSTEP_HOST"), (args.port, "DOORSTEP_PORT")):
+        if value is not None:
+            os.environ[variable] = str(value)
+    get_settings.cache_clear()
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from server.requestid import configure_logging
+    from server.logs import configure_logging
 
+    _listen_on(args)
     settings = get_settings()
-    configure_logging()
+    configure_logging(settings)
     uvicorn.run(
         "server.app:create_app",
         factory=True,
-        host=args.host or settings.host,
-        port=args.port or settings.port,
+        host=settings.host,
+        port=settings.port,
         # Forwarded headers are handled in the app, from DOORSTEP_TRUSTED_PROXIES (see
         # server.app); uvicorn's handling would trust its own FORWARDED_ALLOW_IPS first.
         proxy_headers=False,
@@ -42,7 +52,8 @@ def _worker(args: argparse.Namespace) -> int:
 def _dev(args: argparse.Namespace) -> int:
     from server.dev import run_dev
 
-    return run_dev(host=args.host, port=args.port)
+    _listen_on(args)
+    return run_dev()
 
 
 def _migrate(args: argparse.Namespace) -> int:

@@ -22,8 +22,9 @@ import httpx
 
 from server.demo import seed_demo
 from server.devredis import DevRedis, DevRedisError
+from server.logs import configure_logging
 from server.migrate import upgrade
-from server.settings import Settings, get_settings
+from server.settings import Settings, browser_host, get_settings
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 # A child gets this long to stop, beyond the grace the worker gives its running jobs
@@ -61,15 +62,6 @@ def stop_all(children: list[Child], timeout: float) -> None:
             print(f"{child.name} did not stop within {timeout:.0f}s: killing it", flush=True)
             child.process.kill()
             child.process.wait()
-
-
-def browser_host(host: str) -> str:
-    """The host to put in a URL for a server listening on ``host``."""
-    if host in ("", "0.0.0.0"):  # noqa: S104  (recognising it, not binding to it)
-        return "127.0.0.1"
-    if host == "::":
-        return "[::1]"
-    return f"[{host}]" if ":" in host else host
 
 
 def is_up(url: str) -> bool:
@@ -118,10 +110,9 @@ def supervise(children: list[Child], received: list[int], base_url: str, redis_u
     return 0
 
 
-def run_dev(host: str | None, port: int | None) -> int:
+def run_dev() -> int:
     settings = get_settings()
-    host = host or settings.host
-    port = port or settings.port
+    configure_logging(settings)
     try:
         asyncio.run(upgrade(settings.database_url))
         asyncio.run(seed_demo(settings))
@@ -129,7 +120,7 @@ def run_dev(host: str | None, port: int | None) -> int:
         return 130
     settings.signing_key()  # made once here, so the children cannot race to make it
     try:
-        status = run_children(settings, host, port)
+        status = run_children(settings)
     except DevRedisError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -137,7 +128,7 @@ def run_dev(host: str | None, port: int | None) -> int:
     return status
 
 
-def run_children(settings: Settings, host: str, port: int) -> int:
+def run_children(settings: Settings) -> int:
     """Redis (unless configured), the API and a worker, until a signal or a child's death."""
     redis_url = settings.effective_redis_url
     received: list[int] = []
@@ -146,11 +137,17 @@ def run_children(settings: Settings, host: str, port: int) -> int:
         stack.enter_context(trap_stop_signals(received))
         if settings.redis_url is None:
             stack.enter_context(DevRedis(settings))
-        env = {**os.environ, "DOORSTEP_REDIS_URL": redis_url}
+        env = {
+            **os.environ,
+            "DOORSTEP_REDIS_URL": redis_url,
+            "DOORSTEP_HOST": settings.host,
+            "DOORSTEP_PORT": str(settings.port),
+        }
         children: list[Child] = []
         stack.callback(
             stop_all, children, settings.worker_shutdown_grace_seconds + STOP_MARGIN_SECONDS
         )
-        children.append(spawn("API", ["serve", "--host", host, "--port", str(port)], env))
+        children.append(spawn("API", ["serve"], env))
         children.append(spawn("worker", ["worker"], env))
-        return supervise(children, received, f"http://{browser_host(host)}:{port}", redis_url)
+        base_url = f"http://{browser_host(settings.host)}:{settings.port}"
+        return supervise(children, received, base_url, redis_url)

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-import logging
 import re
 import uuid
-from contextvars import ContextVar
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-request_id: ContextVar[str] = ContextVar("request_id", default="-")
+from server.logs import log_context, request_id
+
+__all__ = ["RequestIdMiddleware", "request_id"]
+
 _SAFE = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
 class RequestIdMiddleware:
+    """Also starts the request's log context: the GraphQL layer adds operation and user."""
+
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
@@ -24,31 +27,11 @@ class RequestIdMiddleware:
             return
         incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
         rid = incoming if _SAFE.match(incoming) else uuid.uuid4().hex
-        token = request_id.set(rid)
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 MutableHeaders(scope=message)["X-Request-ID"] = rid
             await send(message)
 
-        try:
+        with log_context(request_id=rid, operation=None, user_id=None):
             await self.app(scope, receive, send_with_id)
-        finally:
-            request_id.reset(token)
-
-
-class RequestIdFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = request_id.get()
-        return True
-
-
-def configure_logging(level: str = "INFO") -> None:
-    handler = logging.StreamHandler()
-    handler.addFilter(RequestIdFilter())
-    handler.setFormatter(
-        logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
-    )
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)

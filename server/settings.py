@@ -7,11 +7,21 @@ from enum import StrEnum
 from functools import lru_cache
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, IPvAnyNetwork, model_validator
+from pydantic import Field, IPvAnyNetwork, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 VAR_DIR = Path("var")
+
+
+def browser_host(host: str) -> str:
+    """The host to put in a URL for a server listening on ``host``."""
+    if host in ("", "0.0.0.0"):  # noqa: S104  (recognising it, not binding to it)
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host
 
 
 class Environment(StrEnum):
@@ -32,9 +42,12 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     redis_prefix: str = "doorstep:"
     secret_key: str = ""
-    public_url: str = "http://127.0.0.1:8000"
+    # Unset: http://<host>:<port>, where this server listens (development).
+    public_url: str = ""
     host: str = "127.0.0.1"
     port: int = 8000
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
 
     # GraphQL endpoint protection. None: on in development, off in production.
     graphiql: bool | None = None
@@ -98,6 +111,19 @@ class Settings(BaseSettings):
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = None
     twilio_from_number: str | None = None
+
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _case_insensitive(cls, value: object, info: ValidationInfo) -> object:
+        if not isinstance(value, str):
+            return value
+        return value.upper() if info.field_name == "log_level" else value.lower()
+
+    @model_validator(mode="after")
+    def _public_url_follows_the_port(self) -> Settings:
+        if not self.public_url:
+            self.public_url = f"http://{browser_host(self.host)}:{self.port}"
+        return self
 
     @model_validator(mode="after")
     def _require_production_secret(self) -> Settings:

@@ -18,10 +18,11 @@ from server.db import Database
 from server.enums import Platform, PushProvider, Role
 from server.services import Services
 from server.settings import Settings
-from tests.conftest import SECRET
 from tests.redis_server import free_port
 from workers.main import build_worker
 from workers.runtime import Runtime
+
+SECRET = "test-secret-key-that-is-long-enough-for-hs256"
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], seconds: float = 20) -> None:

@@ -122,3 +122,33 @@ async def test_the_emailed_link_opens_a_page_that_sets_the_password(gql, make_or
         "Login", {"email": "trainer@alpha.test", "password": "a fine new password"}
     )
     assert login["login"]["user"]["id"] == str(org.members[Role.TRAINER].id)
+
+
+def test_the_public_url_follows_the_port_unless_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DOORSTEP_PUBLIC_URL", raising=False)
+    monkeypatch.delenv("DOORSTEP_HOST", raising=False)
+    monkeypatch.setenv("DOORSTEP_PORT", "8123")
+    assert Settings(_env_file=None).public_url == "http://127.0.0.1:8123"  # type: ignore[call-arg]
+    monkeypatch.setenv("DOORSTEP_HOST", "0.0.0.0")  # noqa: S104  (a setting, not a bind)
+    assert Settings(_env_file=None).public_url == "http://127.0.0.1:8123"  # type: ignore[call-arg]
+    monkeypatch.setenv("DOORSTEP_HOST", "::1")
+    assert Settings(_env_file=None).public_url == "http://[::1]:8123"  # type: ignore[call-arg]
+    monkeypatch.setenv("DOORSTEP_PUBLIC_URL", "https://doorstep.example.org")
+    assert Settings(_env_file=None).public_url == "https://doorstep.example.org"  # type: ignore[call-arg]
+
+
+class TestOnAnotherPort:
+    @pytest.fixture
+    def settings(self, settings: Settings) -> Settings:
+        """Served on port 8123, with no DOORSTEP_PUBLIC_URL."""
+        fields = settings.model_dump(exclude={"public_url"})
+        return Settings(_env_file=None, **{**fields, "port": 8123})  # type: ignore[call-arg]
+
+    async def test_the_emailed_link_points_at_the_port_served(
+        self, gql, make_org, smtp, settings, services: Services
+    ):
+        await make_org("Alpha")
+        async with running_worker(settings, services):
+            await gql.op("RequestPasswordReset", {"email": "organiser@alpha.test"})
+            text = await _mail_to(smtp, "organiser@alpha.test")
+        assert "http://127.0.0.1:8123/set-password?token=" in text, text

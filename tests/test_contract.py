@@ -8,6 +8,9 @@ Whoever implements an operation or a type removes it from the list.
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -26,6 +29,7 @@ from graphql import (
 )
 
 from schema import schema
+from tests.conftest import unavailable
 from tests.contract_ops import CONTRACT, operations
 
 SHARED_CONTRACT = Path(__file__).resolve().parent.parent.parent / "shared" / "contract"
@@ -228,7 +232,56 @@ def _files(root: Path) -> dict[str, bytes]:
     }
 
 
+def compare_with_shared(shared: Path) -> None:
+    if not shared.is_dir():
+        unavailable(f"{shared} is not here to compare tests/contract with")
+    assert _files(CONTRACT) == _files(shared)
+
+
 def test_contract_copy_is_unedited() -> None:
-    if not SHARED_CONTRACT.is_dir():
-        pytest.skip(f"{SHARED_CONTRACT} is not here to compare with (CI has it)")
-    assert _files(CONTRACT) == _files(SHARED_CONTRACT)
+    compare_with_shared(SHARED_CONTRACT)
+
+
+def test_a_missing_shared_copy_fails_in_ci(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="missing is not here"):
+        compare_with_shared(tmp_path / "missing")
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception):
+        compare_with_shared(tmp_path / "missing")
+
+
+CHECK_CONTRACT = Path(__file__).resolve().parent.parent / ".ci" / "check-contract"
+
+
+def check_contract(shared: Path, ci: bool) -> subprocess.CompletedProcess[str]:
+    """.ci/check-contract, as CI runs it (CI=true) or as a developer might."""
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    env["SHARED_CONTRACT"] = str(shared)
+    if ci:
+        env["CI"] = "true"
+    return subprocess.run(
+        ["bash", str(CHECK_CONTRACT)], env=env, capture_output=True, text=True, check=False
+    )
+
+
+def test_ci_check_fails_without_the_shared_copy(tmp_path: Path) -> None:
+    missing = check_contract(tmp_path / "missing", ci=True)
+    assert missing.returncode == 1
+    assert "missing is missing: CI compares tests/contract with the shared copy" in missing.stderr
+    local = check_contract(tmp_path / "missing", ci=False)
+    assert local.returncode == 0
+    assert "not compared (CI fails on this)" in local.stdout
+
+
+def test_ci_check_compares_the_copy(tmp_path: Path) -> None:
+    shared = tmp_path / "contract"
+    shutil.copytree(CONTRACT, shared)
+    same = check_contract(shared, ci=True)
+    assert same.returncode == 0, same.stdout + same.stderr
+    assert "tests/contract matches" in same.stdout
+    edited = next(p for p in sorted(shared.rglob("*.graphql")))
+    edited.write_text(edited.read_text() + "\n# edited\n")
+    differs = check_contract(shared, ci=True)
+    assert differs.returncode == 1
+    assert "tests/contract differs from" in differs.stderr

@@ -102,7 +102,10 @@ def free_port() -> int:
 class Dev:
     """`doorstep dev` as a child process, with its output kept in a file."""
 
-    def __init__(self, tmp_path: Path, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, tmp_path: Path, extra_env: dict[str, str] | None = None, port_flag: bool = False
+    ) -> None:
+        """``port_flag``: the port as ``--port`` instead of DOORSTEP_PORT."""
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("DOORSTEP_")}
@@ -110,14 +113,16 @@ class Dev:
             "DOORSTEP_VAR_DIR": str(tmp_path / "var"),
             "DOORSTEP_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/var/doorstep.db",
             "DOORSTEP_HOST": "127.0.0.1",
-            "DOORSTEP_PORT": str(self.port),
             "DOORSTEP_WORKER_SHUTDOWN_GRACE_SECONDS": "1",
             **(extra_env or {}),
         }
+        port = ["--port", str(self.port)] if port_flag else []
+        if not port_flag:
+            env["DOORSTEP_PORT"] = str(self.port)
         self.log_path = tmp_path / "dev.log"
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "server.cli", "dev"],
+                [sys.executable, "-m", "server.cli", "dev", *port],
                 cwd=tmp_path,
                 env=env,
                 stdin=subprocess.DEVNULL,
@@ -159,8 +164,8 @@ StartDev = Callable[..., Dev]
 def start_dev(tmp_path: Path) -> Iterator[StartDev]:
     started: list[Dev] = []
 
-    def start(extra_env: dict[str, str] | None = None) -> Dev:
-        dev = Dev(tmp_path, extra_env)
+    def start(extra_env: dict[str, str] | None = None, port_flag: bool = False) -> Dev:
+        dev = Dev(tmp_path, extra_env, port_flag)
         started.append(dev)
         return dev
 
@@ -223,6 +228,30 @@ def test_dev_stops_the_rest_and_fails_when_a_child_dies(
             shared.delete(*keys)
     finally:
         shared.close()
+
+
+def test_dev_on_another_port_emails_links_to_that_port(tmp_path: Path, start_dev: StartDev) -> None:
+    """`doorstep dev --port P`: the API listens on P and the emailed links point at P."""
+    dev = start_dev(port_flag=True)
+    dev.wait_until_ready()
+    response = httpx.post(
+        f"{dev.base_url}/graphql",
+        json={
+            "query": 'mutation { requestPasswordReset(email: "admin@demo.doorstep.local") { ok } }'
+        },
+    )
+    assert response.json() == {"data": {"requestPasswordReset": {"ok": True}}}
+    link = f"{dev.base_url}/set-password?token="
+    deadline = time.monotonic() + 20
+    while link not in dev.output and time.monotonic() < deadline:
+        time.sleep(0.1)
+    # The worker logs the link in development, and the email it would send; the address
+    # they go to is redacted.
+    lines = [line for line in dev.output.splitlines() if link in line]
+    assert any("account email for [email]: " in line for line in lines), lines
+    assert any("EMAIL (not sent, delivery is 'log') to=[email] " in line for line in lines)
+    assert "admin@demo.doorstep.local" not in "".join(lines)
+    assert "127.0.0.1:8000" not in dev.output
 
 
 def test_the_readme_documents_every_setting() -> None:

@@ -12,8 +12,9 @@ from saq import CronJob, Worker
 from saq.queue.redis import RedisQueue
 from saq.types import PartialTimersDict
 
+from server import logs
+from server.logs import configure_logging
 from server.queue import create_queue
-from server.requestid import configure_logging
 from server.services import Services
 from server.settings import Settings, get_settings
 from workers.channels.registry import build_channels, close_channels
@@ -99,6 +100,19 @@ class SupervisedWorker(Worker):
                 await asyncio.wait_for(self.event.wait(), REDIS_PROBE_SECONDS)
 
 
+async def log_job(ctx: dict[str, Any]) -> None:
+    """Every line logged for a job carries its function, its key and any outbox row's id.
+
+    saq calls this in the task that dequeued the job, and that task ends with the job: the
+    values reach the job's own task and saq's lines about it, and no other job.
+    """
+    job = ctx["job"]
+    logs.job.set(job.function)
+    logs.job_id.set(job.key)
+    outbox_id = (job.kwargs or {}).get("outbox_id")
+    logs.outbox_id.set(str(outbox_id) if outbox_id else None)
+
+
 def build_worker(settings: Settings, services: Services | None = None) -> Worker:
     queue = create_queue(settings)
     loops: list[asyncio.Task[None]] = []
@@ -132,6 +146,7 @@ def build_worker(settings: Settings, services: Services | None = None) -> Worker
         concurrency=settings.worker_concurrency,
         startup=startup,
         shutdown=shutdown,
+        before_process=log_job,
         # Find the jobs of a killed worker within seconds, not a minute.
         timers=cast(PartialTimersDict, {"sweep": 5}),
         shutdown_grace_period_s=settings.worker_shutdown_grace_seconds,
@@ -163,6 +178,7 @@ async def serve(settings: Settings) -> None:
 
 
 def run_worker() -> int:
-    configure_logging()
-    asyncio.run(serve(get_settings()))
+    settings = get_settings()
+    configure_logging(settings)
+    asyncio.run(serve(settings))
     return 0
