@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+
+import httpx
 
 from server.accounts.models import Device, User
 from server.db import Database
 from server.enums import Platform, PushProvider, Role
 from server.services import Services
 from server.settings import Settings
+from tests.conftest import SECRET
+from tests.fakes.server import free_socket
 from workers.main import build_worker
 from workers.runtime import Runtime
 
@@ -23,6 +30,48 @@ async def eventually(check: Callable[[], Awaitable[bool]], seconds: float = 20) 
             return
         await asyncio.sleep(0.05)
     raise AssertionError("it did not happen in time")
+
+
+@asynccontextmanager
+async def running_api(settings: Settings, var_dir: str) -> AsyncIterator[str]:
+    """A `doorstep serve` process (uvicorn, as production starts it) on a free port, with
+    these settings' database and Redis; yields its base URL, http://127.0.0.1:PORT."""
+    with free_socket() as sock:
+        port = sock.getsockname()[1]
+    env = {
+        **os.environ,
+        "DOORSTEP_DATABASE_URL": settings.database_url,
+        "DOORSTEP_REDIS_URL": settings.effective_redis_url,
+        "DOORSTEP_REDIS_PREFIX": settings.redis_prefix,
+        "DOORSTEP_SECRET_KEY": SECRET,
+        "DOORSTEP_VAR_DIR": var_dir,
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "server.cli",
+        "serve",
+        "--port",
+        str(port),
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+
+    async def ready() -> bool:
+        try:
+            async with httpx.AsyncClient() as client:
+                return (await client.get(f"{base}/healthz")).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    try:
+        await eventually(ready, seconds=30)
+        yield base
+    finally:
+        process.send_signal(signal.SIGTERM)
+        await process.wait()
 
 
 @asynccontextmanager

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
-import socket
-import sys
 from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
 from typing import Any
 
-import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
@@ -20,9 +16,8 @@ from server.enums import Role
 from server.notifications.spec import NotifySpec, stage_notification
 from server.services import Services
 from server.settings import Settings
-from tests.conftest import SECRET
 from tests.contract_ops import op
-from tests.helpers import eventually, running_worker
+from tests.helpers import running_api, running_worker
 
 pytestmark = pytest.mark.slow
 PROTOCOL = "graphql-transport-ws"
@@ -34,54 +29,13 @@ def database_url(postgresql_url: str) -> str:
     return postgresql_url
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-async def _start_api(settings: Settings, tmp: str) -> tuple[asyncio.subprocess.Process, str]:
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DOORSTEP_DATABASE_URL": settings.database_url,
-        "DOORSTEP_REDIS_URL": settings.effective_redis_url,
-        "DOORSTEP_REDIS_PREFIX": settings.redis_prefix,
-        "DOORSTEP_SECRET_KEY": SECRET,
-        "DOORSTEP_VAR_DIR": tmp,
-    }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "server.cli",
-        "serve",
-        "--port",
-        str(port),
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-
-    async def ready() -> bool:
-        try:
-            async with httpx.AsyncClient() as client:
-                return (await client.get(f"{base}/healthz")).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    await eventually(ready, seconds=30)
-    return process, base.replace("http", "ws") + "/graphql"
-
-
 @pytest.fixture
 async def two_apis(settings: Settings, tmp_path: Any) -> AsyncIterator[list[str]]:
-    started = await asyncio.gather(*(_start_api(settings, str(tmp_path)) for _ in range(2)))
-    yield [url for _, url in started]
-    for process, _ in started:
-        process.send_signal(signal.SIGTERM)
-        await process.wait()
+    async with AsyncExitStack() as stack:
+        bases = await asyncio.gather(
+            *(stack.enter_async_context(running_api(settings, str(tmp_path))) for _ in range(2))
+        )
+        yield [base.replace("http", "ws") + "/graphql" for base in bases]
 
 
 async def _subscribe(url: str, token: str) -> ClientConnection:
