@@ -9,6 +9,7 @@ import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import httpx
 
@@ -18,7 +19,7 @@ from server.enums import Platform, PushProvider, Role
 from server.services import Services
 from server.settings import Settings
 from tests.conftest import SECRET
-from tests.fakes.server import free_socket
+from tests.redis_server import free_port
 from workers.main import build_worker
 from workers.runtime import Runtime
 
@@ -32,28 +33,24 @@ async def eventually(check: Callable[[], Awaitable[bool]], seconds: float = 20) 
     raise AssertionError("it did not happen in time")
 
 
-@asynccontextmanager
-async def running_api(settings: Settings, var_dir: str) -> AsyncIterator[str]:
-    """A `doorstep serve` process (uvicorn, as production starts it) on a free port, with
-    these settings' database and Redis; yields its base URL, http://127.0.0.1:PORT."""
-    with free_socket() as sock:
-        port = sock.getsockname()[1]
-    env = {
+async def start_api(
+    settings: Settings, var_dir: Path, **env: str
+) -> tuple[asyncio.subprocess.Process, str]:
+    """``doorstep serve`` in a process of its own, as production starts it, on a free port;
+    returns the process and its base URL. ``env`` adds DOORSTEP_* settings."""
+    port = free_port()
+    environ = {
         **os.environ,
         "DOORSTEP_DATABASE_URL": settings.database_url,
         "DOORSTEP_REDIS_URL": settings.effective_redis_url,
         "DOORSTEP_REDIS_PREFIX": settings.redis_prefix,
         "DOORSTEP_SECRET_KEY": SECRET,
-        "DOORSTEP_VAR_DIR": var_dir,
+        "DOORSTEP_VAR_DIR": str(var_dir),
+        **env,
     }
     process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "server.cli",
-        "serve",
-        "--port",
-        str(port),
-        env=env,
+        *(sys.executable, "-m", "server.cli", "serve", "--port", str(port)),
+        env=environ,
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,
     )
@@ -66,12 +63,13 @@ async def running_api(settings: Settings, var_dir: str) -> AsyncIterator[str]:
         except httpx.HTTPError:
             return False
 
-    try:
-        await eventually(ready, seconds=30)
-        yield base
-    finally:
-        process.send_signal(signal.SIGTERM)
-        await process.wait()
+    await eventually(ready, seconds=30)
+    return process, base
+
+
+async def stop_api(process: asyncio.subprocess.Process) -> None:
+    process.send_signal(signal.SIGTERM)
+    await process.wait()
 
 
 @asynccontextmanager

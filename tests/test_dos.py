@@ -26,7 +26,7 @@ from schema import schema
 from server.enums import Role
 from server.settings import Settings
 from tests.conftest import REDIS_URL, SECRET, GraphQLClient
-from tests.helpers import running_api
+from tests.helpers import start_api, stop_api
 
 PROTOCOL = "graphql-transport-ws"
 BOUND = 1.0  # seconds; unfixed, the fragment bomb alone took over 5
@@ -44,8 +44,9 @@ async def api(sqlite_url: str, tmp_path_factory: pytest.TempPathFactory) -> Asyn
         secret_key=SECRET,
         var_dir=var_dir,
     )
-    async with running_api(settings, str(var_dir)) as base:
-        yield base
+    process, base = await start_api(settings, var_dir)
+    yield base
+    await stop_api(process)
 
 
 def fragment_bomb(levels: int = 20, spreads: int = 2, root: str = "query Bomb") -> str:

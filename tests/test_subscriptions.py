@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
 from typing import Any
 
 import pytest
@@ -17,7 +16,7 @@ from server.notifications.spec import NotifySpec, stage_notification
 from server.services import Services
 from server.settings import Settings
 from tests.contract_ops import op
-from tests.helpers import running_api, running_worker
+from tests.helpers import running_worker, start_api, stop_api
 
 pytestmark = pytest.mark.slow
 PROTOCOL = "graphql-transport-ws"
@@ -31,11 +30,10 @@ def database_url(postgresql_url: str) -> str:
 
 @pytest.fixture
 async def two_apis(settings: Settings, tmp_path: Any) -> AsyncIterator[list[str]]:
-    async with AsyncExitStack() as stack:
-        bases = await asyncio.gather(
-            *(stack.enter_async_context(running_api(settings, str(tmp_path))) for _ in range(2))
-        )
-        yield [base.replace("http", "ws") + "/graphql" for base in bases]
+    started = await asyncio.gather(*(start_api(settings, tmp_path) for _ in range(2)))
+    yield [base.replace("http", "ws") + "/graphql" for _, base in started]
+    for process, _ in started:
+        await stop_api(process)
 
 
 async def _subscribe(url: str, token: str) -> ClientConnection:
