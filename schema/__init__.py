@@ -9,16 +9,11 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import (
-    DisableIntrospection,
-    MaskErrors,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    QueryDepthLimiter,
-)
+from strawberry.extensions import DisableIntrospection, MaskErrors
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from schema.limits import DocumentLimits, Limits, limits_rule
 from schema.logcontext import LogContext
 from schema.root import Mutation, Query, Subscription
 from schema.scalars import SCALAR_OVERRIDES
@@ -72,10 +67,9 @@ class MaskUnexpectedErrors(MaskErrors):
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     settings = settings or Settings()
+    rule = limits_rule(Limits.of(settings))
     extensions: list[Any] = [
-        lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
-        lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
+        lambda: DocumentLimits(rule, max_tokens=settings.max_tokens),
         LogContext,
     ]
     if not settings.introspection_enabled:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from contextvars import ContextVar
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -37,6 +38,18 @@ def actor_from_bearer(services: Services, authorization: str | None) -> Actor | 
     return Actor(claims.user_id, claims.organisation_id, claims.role)
 
 
+class BadRequest(Exception):
+    """A request that holds no GraphQL request: answered 400 with a GraphQL error (not an
+    HTTPException, which Strawberry would answer in plain text)."""
+
+    def response(self) -> JSONResponse:
+        error = {"message": str(self), "extensions": {"code": "BAD_REQUEST"}}
+        return JSONResponse({"errors": [error]}, status_code=400)
+
+
+_JSON_KINDS = {str: "a string", int: "a number", float: "a number", bool: "true or false"}
+
+
 class GraphQLApp(GraphQL[Context, None]):
     def __init__(self, services_getter: Any, **kwargs: Any) -> None:
         kwargs.setdefault("subscription_protocols", [GRAPHQL_TRANSPORT_WS_PROTOCOL])
@@ -51,6 +64,8 @@ class GraphQLApp(GraphQL[Context, None]):
         token = _open_contexts.set(contexts)
         try:
             await super().__call__(scope, receive, send)
+        except BadRequest as error:
+            await error.response()(scope, receive, send)
         finally:
             for ctx in contexts:
                 await ctx.close()
@@ -59,6 +74,28 @@ class GraphQLApp(GraphQL[Context, None]):
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         """GraphiQL with its scripts from this server, not a CDN: it works offline."""
         return graphiql.page()
+
+    def parse_json(self, data: str | bytes) -> Any:
+        """Strawberry's, except that a body it cannot use is a 400, not a 500.
+
+        Strawberry passes the request body here as bytes (and query parameters as str). A
+        body must be UTF-8 JSON holding one object (Strawberry would treat a string, number,
+        boolean or null as one and fail with a 500), or a list when batching is on.
+        """
+        try:
+            value = self.decode_json(data)
+        except UnicodeDecodeError:
+            raise BadRequest("The request body is not valid UTF-8.") from None
+        except json.JSONDecodeError:
+            raise BadRequest("The request is not valid JSON.") from None
+        if not isinstance(data, bytes) or isinstance(value, dict):
+            return value
+        if isinstance(value, list):
+            if self.schema.config.batching_config is None:
+                raise BadRequest("Send one operation per request: batching is not enabled.")
+            return value
+        kind = "null" if value is None else _JSON_KINDS.get(type(value), "not an object")
+        raise BadRequest(f"The request body must be a JSON object, not {kind}.")
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """Authenticate a websocket from connection_init's {"authorization": token}."""

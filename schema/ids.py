@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
+from schema.lists import MAX_IDS, capped
 from server.errors import UserError, UserErrorCode
 
 
@@ -15,5 +16,9 @@ def parse_id(value: str, field: str, what: str = "object") -> uuid.UUID:
         raise UserError.of(UserErrorCode.NOT_FOUND, f"No such {what}.", field) from None
 
 
-def parse_ids(values: Sequence[str] | None, field: str, what: str = "object") -> list[uuid.UUID]:
-    return [parse_id(v, f"{field}.{i}", what) for i, v in enumerate(values or [])]
+def parse_ids(
+    values: Sequence[str] | None, field: str, what: str = "object", limit: int = MAX_IDS
+) -> list[uuid.UUID]:
+    """Parse a list of IDs of at most ``limit`` (100 unless the argument states another)."""
+    items = capped(values, limit, field, f"{what} ids")
+    return [parse_id(v, f"{field}.{i}", what) for i, v in enumerate(items)]

@@ -9,14 +9,16 @@ from typing import Any
 
 import httpx
 import pytest
-from graphql import get_introspection_query
+from graphql import get_introspection_query, parse, validate
 
 from schema import schema
+from schema.limits import MAX_REPEATED_PAIRS, Limits, limits_rule
 from server.app import create_app
 from server.enums import Role
 from server.services import Services
 from server.settings import Settings
 from tests.conftest import GraphQLClient
+from tests.contract_ops import operations as contract_operations
 
 PRODUCTION = {"env": "production", "secret_key": "p" * 40}
 
@@ -112,6 +114,115 @@ async def test_token_limit(gql: GraphQLClient, settings: Settings) -> None:
     assert messages(body) == [
         f"Syntax Error: Document contains more than {settings.max_tokens} tokens. Parsing aborted."
     ]
+
+
+# --- Cost and repeated fields ----------------------------------------------------------
+
+PAGE = "edges { node { id } }"  # edges 1 + node 1 + id 1
+COSTS = [
+    # (document, its cost): a field costs 1 plus what it selects times its page size
+    ("{ me { id } }", 2),
+    (f"{{ members(first: 100) {{ {PAGE} }} }}", 1 + 100 * 3),
+    (f"{{ members {{ {PAGE} }} }}", 1 + 50 * 3),  # the schema's default page
+    (f"query($n: Int = 10) {{ members(first: $n) {{ {PAGE} }} }}", 1 + 10 * 3),
+    (f"query($n: Int) {{ members(first: $n) {{ {PAGE} }} }}", 1 + 100 * 3),  # largest page
+    (f"{{ members(first: 5000) {{ {PAGE} }} }}", 1 + 100 * 3),  # never over the largest
+    (f"{{ members(first: 0) {{ {PAGE} }} }}", 1 + 1 * 3),
+    # fragments expanded, at every spread
+    ("{ a: me { ...U } b: me { ...U } } fragment U on User { id displayName }", 2 * 3),
+    (
+        f"{{ ...M ...M }} fragment M on Query {{ members(first: 20) {{ {PAGE} }} }}",
+        2 * (1 + 20 * 3),
+    ),
+    (f"{{ me {{ id }} ... on Query {{ areas(first: 7) {{ {PAGE} }} }} }}", 2 + 1 + 7 * 3),
+]
+
+
+@pytest.mark.parametrize(("query", "cost"), COSTS)
+async def test_cost_limit_refuses_over_the_budget_with_the_cost(
+    client_with: ClientFactory, make_org: Any, query: str, cost: int
+) -> None:
+    org = await make_org()
+    variables = {"n": 1} if "$n" in query else {}  # a variable's value never lowers the cost
+    async with client_with(max_query_cost=cost - 1) as client:
+        body = await client.raw(query, variables, token=org.token())
+    assert body.get("data") is None
+    [error] = body["errors"]
+    assert error["message"].startswith(
+        f"The document costs {cost}, over the limit of {cost - 1}."
+    ), error
+    assert error["extensions"] == {"code": "QUERY_TOO_COSTLY"}
+    async with client_with(max_query_cost=cost) as client:
+        body = await client.raw(query, variables, token=org.token())
+    assert "QUERY_TOO_COSTLY" not in str(body), body
+
+
+def test_every_contract_operation_fits_the_cost_limit_four_times_over() -> None:
+    from tests.test_contract import NOT_YET
+
+    default = Settings(_env_file=None)  # type: ignore[call-arg]
+    tight = limits_rule(
+        Limits.of(default.model_copy(update={"max_query_cost": default.max_query_cost // 4}))
+    )
+    checked = 0
+    for name, document in contract_operations().items():
+        if name not in NOT_YET:
+            assert validate(schema._schema, parse(document), [tight]) == [], name
+            checked += 1
+    assert checked >= 17
+
+
+async def test_repeated_fields_are_refused(gql: GraphQLClient) -> None:
+    body = await gql.raw("{ " + "me { id } " * 50 + "}")
+    assert body.get("data") is None
+    [error] = body["errors"]
+    pairs = 2 * (50 * 49 // 2)  # `me` and `me.id`, 50 fields each
+    assert error["message"] == (
+        "The document repeats fields too often: 'me' is selected 50 times. With fragments "
+        f"expanded, merging repeated fields takes {pairs} comparisons, over the limit of "
+        f"{MAX_REPEATED_PAIRS}."
+    )
+    assert error["extensions"] == {"code": "TOO_MANY_REPEATED_FIELDS"}
+
+
+async def test_repeated_fields_through_fragments_are_counted(gql: GraphQLClient) -> None:
+    fragments = "\n".join(f"fragment F{i} on Query {{ me {{ id }} }}" for i in range(50))
+    query = "{ " + " ".join(f"...F{i}" for i in range(50)) + " }\n" + fragments
+    [error] = (await gql.raw(query))["errors"]
+    assert error["extensions"] == {"code": "TOO_MANY_REPEATED_FIELDS"}
+    assert "'me' is selected 50 times" in error["message"]
+
+
+async def test_a_field_repeated_by_a_fragment_or_two_is_fine(
+    gql: GraphQLClient, make_org: Any
+) -> None:
+    org = await make_org()
+    query = (
+        "{ me { id ...A ...B organisation { id name } } }\n"
+        "fragment A on User { id displayName organisation { id } }\n"
+        "fragment B on User { id displayName organisation { name } }"
+    )
+    data = await gql(query, token=org.token())
+    assert data["me"]["organisation"]["name"] == org.organisation.name
+
+
+async def test_a_fragment_cycle_is_refused_before_the_fields_are_compared(
+    gql: GraphQLClient,
+) -> None:
+    """A cycle makes the document invalid; the limits cannot expand it, so they refuse it."""
+    query = (
+        "{ ...A " + "me { id } " * 550 + "}\n"
+        "fragment A on Query { ...B } fragment B on Query { ...A }"
+    )
+    body = await gql.raw(query)
+    assert messages(body) == ["Cannot spread fragment 'A' within itself."]
+
+
+async def test_an_unused_fragment_is_refused_before_the_fields_are_compared(
+    gql: GraphQLClient,
+) -> None:
+    query = "{ __typename }\nfragment X on Query { " + "me { id } " * 550 + "}"
+    assert messages(await gql.raw(query)) == ["Fragment 'X' is never used."]
 
 
 # --- Page sizes -------------------------------------------------------------------------
@@ -222,6 +333,45 @@ async def test_body_just_under_the_limit_is_not_refused(
         assert response.status_code == 200
         response = await client.http.post("/graphql", json={"query": query + " " * 1_000})
         assert response.status_code == 413
+
+
+BAD_BODIES = [
+    # (body, the error's message)
+    (b'"hello"', "The request body must be a JSON object, not a string."),
+    (b"null", "The request body must be a JSON object, not null."),
+    (b"42", "The request body must be a JSON object, not a number."),
+    (b"4.2", "The request body must be a JSON object, not a number."),
+    (b"true", "The request body must be a JSON object, not true or false."),
+    (b'[{"query": "{ __typename }"}]', "Send one operation per request: batching is not enabled."),
+    (b"[]", "Send one operation per request: batching is not enabled."),
+    (b'{"query": "{ __typename }\xe9"}', "The request body is not valid UTF-8."),
+    (b"\xc3\x28", "The request body is not valid UTF-8."),
+    (b'{"query": ', "The request is not valid JSON."),
+]
+
+
+@pytest.mark.parametrize(("body", "message"), BAD_BODIES)
+async def test_a_body_that_is_not_one_request_is_a_400_with_a_graphql_error(
+    gql: GraphQLClient, body: bytes, message: str
+) -> None:
+    response = await gql.http.post(
+        "/graphql", content=body, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/json"
+    assert response.json() == {
+        "errors": [{"message": message, "extensions": {"code": "BAD_REQUEST"}}]
+    }
+
+
+async def test_get_with_bad_json_variables_is_a_400_with_a_graphql_error(
+    gql: GraphQLClient,
+) -> None:
+    response = await gql.http.get(
+        "/graphql", params={"query": "{ __typename }", "variables": "{nope"}
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"] == {"code": "BAD_REQUEST"}
 
 
 # --- GET --------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from schema.context import Info
 from schema.enums import Platform, PushProvider, Role
 from schema.errors import OkPayload, UserError
 from schema.ids import parse_id, parse_ids
+from schema.lists import MAX_IDS, MAX_POSTCODE_PREFIXES, capped
 from schema.mutation import attempt
 from schema.permissions import IsAuthenticated
 from server.accounts import areas, devices, members, sessions
@@ -63,7 +64,9 @@ class CreateAreaInput:
     name: str
     kind: str | None = None
     parent_id: strawberry.ID | None = None
-    postcode_prefixes: list[str] | None = None
+    postcode_prefixes: list[str] | None = strawberry.field(
+        default=None, description=f"At most {MAX_POSTCODE_PREFIXES} prefixes."
+    )
 
 
 @strawberry.type
@@ -77,7 +80,9 @@ class InviteMemberInput:
     email: str
     display_name: str
     role: Role
-    area_ids: list[strawberry.ID] | None = None
+    area_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description=f"At most {MAX_IDS} areas."
+    )
 
 
 @strawberry.type
@@ -165,7 +170,12 @@ class AccountsMutation:
                 parent_id=parse_id(input.parent_id, "input.parentId", "area")
                 if input.parent_id
                 else None,
-                postcode_prefixes=input.postcode_prefixes,
+                postcode_prefixes=capped(
+                    input.postcode_prefixes,
+                    MAX_POSTCODE_PREFIXES,
+                    "input.postcodePrefixes",
+                    "postcode prefixes",
+                ),
             )
             return await areas.create_area(session, ctx.require_actor(), data)
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from schema.accounts.types import NotificationPreferencesType
@@ -7,6 +9,7 @@ from schema.context import Info
 from schema.enums import DigestFrequency
 from schema.errors import UserError
 from schema.ids import parse_ids
+from schema.lists import MAX_IDS
 from schema.mutation import attempt
 from schema.permissions import IsAuthenticated
 from server.notifications import inbox
@@ -44,7 +47,11 @@ class UpdateNotificationPreferencesPayload:
 class NotificationsMutation:
     @strawberry.mutation(permission_classes=[IsAuthenticated])
     async def mark_notifications_read(
-        self, info: Info, ids: list[strawberry.ID]
+        self,
+        info: Info,
+        ids: Annotated[
+            list[strawberry.ID], strawberry.argument(description=f"At most {MAX_IDS} ids.")
+        ],
     ) -> MarkNotificationsReadPayload:
         ctx = info.context
         actor = ctx.require_actor()
