@@ -5,10 +5,11 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 
-from bench import notifications
+from bench import notifications, revocation
 
 BENCHES: dict[str, Callable[[Sequence[str]], int]] = {
     "notifications": notifications.main,
+    "revocation": revocation.main,
 }
 
 

@@ -10,6 +10,7 @@ from server.db import Database
 from server.redis import create_redis
 from server.security.passwords import Passwords
 from server.security.ratelimit import FailureLimiter
+from server.security.revocation import Revocations
 from server.security.tokens import AccessTokens
 from server.settings import Settings
 
@@ -23,20 +24,24 @@ class Services:
     access_tokens: AccessTokens
     login_limiter: FailureLimiter
     reset_limiter: FailureLimiter
+    revocations: Revocations
 
     @classmethod
     def create(cls, settings: Settings) -> Services:
         redis = create_redis(settings.effective_redis_url)
+        db = Database(settings.database_url)
+        access_tokens = AccessTokens(settings)
         return cls(
             settings=settings,
-            db=Database(settings.database_url),
+            db=db,
             redis=redis,
             passwords=Passwords(settings),
-            access_tokens=AccessTokens(settings),
+            access_tokens=access_tokens,
             login_limiter=FailureLimiter(
                 redis, settings.redis_prefix, settings.login_window_seconds
             ),
             reset_limiter=FailureLimiter(redis, f"{settings.redis_prefix}reset:", 3600),
+            revocations=Revocations(redis, db, settings.redis_prefix, access_tokens.lifetime),
         )
 
     async def close(self) -> None:

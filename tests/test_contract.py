@@ -76,8 +76,6 @@ NOT_YET = {
     "CampaignReport",
     "PublishCampaignUpdate",
     "EraseResident",
-    "UpdateMember",
-    "SetMemberActive",
 }
 
 # Types of inputs.graphql that the schema does not have yet.
@@ -117,7 +115,6 @@ NOT_YET_TYPES = {
     "ResponseContactInput",
     "ResponseConsentInput",
     "ResponseInput",
-    "UpdateMemberInput",
 }
 
 # Enums that clients read tolerantly: only these may have values the contract lacks.
