@@ -5,11 +5,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 
-from bench import limits, notifications
+from bench import limits, notifications, revocation
 
 BENCHES: dict[str, Callable[[Sequence[str]], int]] = {
     "notifications": notifications.main,
     "limits": limits.main,
+    "revocation": revocation.main,
 }
 
 

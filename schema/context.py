@@ -15,6 +15,7 @@ from strawberry.types import Info as _Info
 from schema.loaders import Loaders
 from server.errors import AccessDenied
 from server.security.access import Actor
+from server.security.tokens import AccessToken
 from server.services import Services
 
 
@@ -23,6 +24,8 @@ class Context:
     services: Services
     request: Request | WebSocket | None
     actor: Actor | None
+    # The access token the actor signed in with (None for an anonymous caller).
+    token: AccessToken | None = None
     # Set by Strawberry from a websocket's connection_init payload.
     connection_params: dict[str, object] | None = None
     loaders: Loaders = field(init=False)
@@ -45,10 +48,36 @@ class Context:
                 await self._session.rollback()
                 raise
 
+    def sign_in(self, token: AccessToken | None) -> None:
+        self.token = token
+        claims = token.claims if token else None
+        self.actor = Actor(claims.user_id, claims.organisation_id, claims.role) if claims else None
+
+    async def signed_in(self) -> bool:
+        """Whether the caller is signed in, with a token not revoked since.
+
+        An HTTP request's token was checked when the request arrived. A websocket stays
+        open for hours on the token it started with: it is checked again (through the
+        revocation cache) for every operation.
+        """
+        if self.actor is None:
+            return False
+        if not isinstance(self.request, WebSocket):
+            return True
+        if self.token is None or await self.services.revocations.is_revoked(self.token):
+            self.sign_in(None)
+            return False
+        return True
+
     def require_actor(self) -> Actor:
         if self.actor is None:
             raise AccessDenied("UNAUTHENTICATED")
         return self.actor
+
+    def require_token(self) -> AccessToken:
+        if self.token is None:
+            raise AccessDenied("UNAUTHENTICATED")
+        return self.token
 
     @property
     def client_address(self) -> str:

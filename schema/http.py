@@ -16,26 +16,28 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET, UnsetType
 
 from schema.context import Context
-from server.security.access import Actor
-from server.security.tokens import InvalidToken
+from server.security.tokens import AccessToken, InvalidToken
 from server.services import Services
 from server.web import graphiql
 
 _open_contexts: ContextVar[list[Context] | None] = ContextVar("open_contexts", default=None)
 
 
-def actor_from_bearer(services: Services, authorization: str | None) -> Actor | None:
-    """An invalid or expired token makes an anonymous caller, refused where sign-in counts."""
+async def token_from_bearer(services: Services, authorization: str | None) -> AccessToken | None:
+    """An invalid, expired or revoked token makes an anonymous caller, refused where
+    sign-in counts."""
     if not authorization:
         return None
-    scheme, _, token = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not token:
+    scheme, _, raw = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not raw:
         return None
     try:
-        claims = services.access_tokens.decode(token.strip())
+        token = services.access_tokens.decode(raw.strip())
     except InvalidToken:
         return None
-    return Actor(claims.user_id, claims.organisation_id, claims.role)
+    if await services.revocations.is_revoked(token):
+        return None
+    return token
 
 
 class BadRequest(Exception):
@@ -104,7 +106,7 @@ class GraphQLApp(GraphQL[Context, None]):
         token = str(raw) if raw else ""
         if token and " " not in token.strip():
             token = f"Bearer {token.strip()}"
-        context.actor = actor_from_bearer(context.services, token or None)
+        context.sign_in(await token_from_bearer(context.services, token or None))
         if context.actor is None:
             raise ConnectionRejectionError({"message": "Sign in to subscribe."})
         return UNSET
@@ -113,8 +115,8 @@ class GraphQLApp(GraphQL[Context, None]):
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
         services: Services = self._services_getter(request)
-        actor = actor_from_bearer(services, request.headers.get("authorization"))
-        ctx = Context(services=services, request=request, actor=actor)
+        ctx = Context(services=services, request=request, actor=None)
+        ctx.sign_in(await token_from_bearer(services, request.headers.get("authorization")))
         contexts = _open_contexts.get()
         if contexts is not None:
             contexts.append(ctx)

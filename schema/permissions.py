@@ -13,5 +13,5 @@ class IsAuthenticated(BasePermission):
     message = "Sign in to do this."
     error_extensions = {"code": "UNAUTHENTICATED"}
 
-    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        return info.context.actor is not None
+    async def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        return await info.context.signed_in()

@@ -10,6 +10,7 @@ from server.db import Database
 from server.redis import create_redis
 from server.security.passwords import Passwords
 from server.security.ratelimit import AttemptLimiter, RedisOutage
+from server.security.revocation import Revocations
 from server.security.tokens import AccessTokens
 from server.settings import Settings
 
@@ -23,21 +24,25 @@ class Services:
     access_tokens: AccessTokens
     login_limiter: AttemptLimiter
     reset_limiter: AttemptLimiter
+    revocations: Revocations
 
     @classmethod
     def create(cls, settings: Settings) -> Services:
         redis = create_redis(settings.effective_redis_url)
         outage = RedisOutage()
+        db = Database(settings.database_url)
+        access_tokens = AccessTokens(settings)
         return cls(
             settings=settings,
-            db=Database(settings.database_url),
+            db=db,
             redis=redis,
             passwords=Passwords(settings),
-            access_tokens=AccessTokens(settings),
+            access_tokens=access_tokens,
             login_limiter=AttemptLimiter(
                 redis, f"{settings.redis_prefix}login:", settings.login_window_seconds, outage
             ),
             reset_limiter=AttemptLimiter(redis, f"{settings.redis_prefix}reset:", 3600, outage),
+            revocations=Revocations(redis, db, settings.redis_prefix, access_tokens.lifetime),
         )
 
     async def close(self) -> None:

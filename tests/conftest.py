@@ -184,7 +184,7 @@ def make_org(services: Services, password_hash: str) -> Any:
                 members[role] = user
             await session.commit()
         tokens = {
-            role: services.access_tokens.issue(AccessClaims(u.id, org.id, role))[0]
+            role: services.access_tokens.issue(AccessClaims(u.id, org.id, role, uuid.uuid4()))[0]
             for role, u in members.items()
         }
         return Org(org, members, tokens, area)

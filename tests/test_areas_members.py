@@ -435,6 +435,39 @@ async def test_inviting_a_pending_member_again_resends(
     [node] = [e["node"] for e in data["members"]["edges"] if e["node"]["id"] == first["id"]]
     assert node["areas"] == []
 
+    # Only the newest link works: the first one was retired by the second invitation.
+    for email, codes in ((emails[0], ["EXPIRED"]), (emails[1], [])):
+        data = await gql.op(
+            "SetPassword", {"input": {"token": token_of(email["link"]), "password": PASSWORD}}
+        )
+        assert [e["code"] for e in data["setPassword"]["userErrors"]] == codes
+
+
+async def test_a_reset_link_retires_an_unused_invitation_link_and_vice_versa(
+    gql: GraphQLClient, make_org: Any, services: Services
+) -> None:
+    org: Org = await make_org()
+    _, errors = await invite(gql, org.token(), email="pending@x.test")
+    assert errors == []
+    await gql.op("RequestPasswordReset", {"email": "pending@x.test"})
+    _, errors = await invite(gql, org.token(), email="pending@x.test")
+    assert errors == []
+    invitation, reset, newest = await outbox_emails(services, "pending@x.test")
+    assert [e["template"] for e in (invitation, reset, newest)] == [
+        "invitation",
+        "password_reset",
+        "invitation",
+    ]
+    for email in (invitation, reset):
+        data = await gql.op(
+            "SetPassword", {"input": {"token": token_of(email["link"]), "password": PASSWORD}}
+        )
+        assert [e["code"] for e in data["setPassword"]["userErrors"]] == ["EXPIRED"]
+    data = await gql.op(
+        "SetPassword", {"input": {"token": token_of(newest["link"]), "password": PASSWORD}}
+    )
+    assert data["setPassword"]["userErrors"] == []
+
 
 async def test_inviting_an_existing_member_is_already_done(
     gql: GraphQLClient, make_org: Any, services: Services

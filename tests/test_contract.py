@@ -80,8 +80,6 @@ NOT_YET = {
     "CampaignReport",
     "PublishCampaignUpdate",
     "EraseResident",
-    "UpdateMember",
-    "SetMemberActive",
 }
 
 # Types of inputs.graphql that the schema does not have yet.
@@ -121,7 +119,6 @@ NOT_YET_TYPES = {
     "ResponseContactInput",
     "ResponseConsentInput",
     "ResponseInput",
-    "UpdateMemberInput",
 }
 
 # Enums that clients read tolerantly: only these may have values the contract lacks.

@@ -436,7 +436,7 @@ async def test_mutations_succeed_while_redis_is_down_and_emails_follow(
             )
         )
         token, _ = services.access_tokens.issue(
-            AccessClaims(admin.id, admin.organisation_id, Role.ADMIN)
+            AccessClaims(admin.id, admin.organisation_id, Role.ADMIN, uuid.uuid4())
         )
         api = Api(GraphQLClient(http), token, admin.organisation_id)
         env = _worker_env(settings, DOORSTEP_SMTP_URL=smtp.url())

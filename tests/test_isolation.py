@@ -291,6 +291,57 @@ async def invite_member(w: World) -> None:
     assert not [p for p in staged if "theirs" in json.dumps(p)]
 
 
+async def update_member(w: World) -> None:
+    for role in Role:
+        data = await w.data(
+            "UpdateMember",
+            {
+                "id": str(w.theirs.members[role].id),
+                "input": {"displayName": "Taken", "role": "ADMIN"},
+            },
+        )
+        assert data["updateMember"] == {
+            "member": None,
+            "userErrors": [{"field": "id", "message": "No such member.", "code": "NOT_FOUND"}],
+        }
+    # An area of Theirs cannot be given to a member of Ours.
+    organiser = str(w.ours.members[Role.ORGANISER].id)
+    data = await w.data(
+        "UpdateMember",
+        {"id": organiser, "input": {"areaIds": [str(w.ours.area.id), str(w.theirs.area.id)]}},
+    )
+    assert data["updateMember"]["userErrors"] == [
+        {"field": "input.areaIds.1", "message": "No such area.", "code": "NOT_FOUND"}
+    ]
+    for role in (Role.SENIOR_ORGANISER, Role.TRAINER, Role.ORGANISER):
+        body = await w.run(
+            "UpdateMember",
+            {"id": str(w.theirs.members[Role.ADMIN].id), "input": {"displayName": "X"}},
+            role=role,
+        )
+        assert [e["extensions"]["code"] for e in body["errors"]] == ["FORBIDDEN"]
+
+
+async def set_member_active(w: World) -> None:
+    for role in Role:
+        for active in (False, True):
+            data = await w.data(
+                "SetMemberActive", {"id": str(w.theirs.members[role].id), "active": active}
+            )
+            assert data["setMemberActive"] == {
+                "member": None,
+                "userErrors": [{"field": "id", "message": "No such member.", "code": "NOT_FOUND"}],
+            }
+    async with w.services.db.session() as session:
+        inactive = (
+            await session.scalars(sa.select(User).where(col(User.is_active).is_(False)))
+        ).all()
+    assert inactive == []
+    # Theirs' tokens still work.
+    data = await w.gql.op("Me", token=w.theirs.token(Role.ORGANISER))
+    assert data["me"]["id"] == str(w.theirs.members[Role.ORGANISER].id)
+
+
 async def unregister_device(w: World) -> None:
     for role in Role:
         data = await w.data("UnregisterDevice", {"id": w.their_device_id}, role=role)
@@ -371,7 +422,9 @@ async def notification_received(w: World) -> None:
     ours = w.ours.members[Role.ORGANISER]
     actor = w.ours.actor(Role.ORGANISER)
     schema = build_schema(w.services.settings)
-    ctx = Context(services=w.services, request=None, actor=actor)
+    ctx = Context(services=w.services, request=None, actor=None)
+    ctx.sign_in(w.services.access_tokens.decode(w.ours.token(Role.ORGANISER)))
+    assert ctx.actor == actor
     stream = await schema.subscribe(op("OnNotification"), context_value=ctx)
     assert not isinstance(stream, Exception) and hasattr(stream, "__anext__"), stream
     first = asyncio.ensure_future(stream.__anext__())
@@ -426,6 +479,8 @@ CASES: dict[str, Case] = {
     "unregisterDevice": unregister_device,
     "createArea": create_area,
     "inviteMember": invite_member,
+    "updateMember": update_member,
+    "setMemberActive": set_member_active,
     "markNotificationsRead": mark_notifications_read,
     "updateNotificationPreferences": update_notification_preferences,
     # subscriptions

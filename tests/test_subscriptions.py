@@ -7,6 +7,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
@@ -93,3 +94,59 @@ async def test_connection_without_a_valid_token_is_refused(two_apis):
     with pytest.raises(ConnectionClosed) as closed:
         await ws.recv()
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
+
+
+async def _until_done(ws: ClientConnection, operation: str, seconds: float) -> list[dict[str, Any]]:
+    """The messages of one operation up to its complete (or error), within ``seconds``."""
+    messages: list[dict[str, Any]] = []
+    async with asyncio.timeout(seconds):
+        while True:
+            message = json.loads(await ws.recv())
+            if message.get("id") != operation:
+                continue
+            messages.append(message)
+            if message["type"] in ("complete", "error"):
+                return messages
+
+
+async def test_deactivation_ends_live_subscriptions_on_every_api_process(two_apis, make_org):
+    org = await make_org("Alpha")
+    organiser = org.members[Role.ORGANISER]
+    clients = [await _subscribe(url, org.token(Role.ORGANISER)) for url in two_apis]
+    colleague = await _subscribe(two_apis[1], org.token(Role.TRAINER))
+    await asyncio.sleep(0.5)
+
+    async with httpx.AsyncClient() as http:
+        response = await http.post(
+            two_apis[0].replace("ws", "http", 1),
+            json={
+                "query": op("SetMemberActive"),
+                "variables": {"id": str(organiser.id), "active": False},
+            },
+            headers={"Authorization": f"Bearer {org.token(Role.ADMIN)}"},
+        )
+    assert response.json()["data"]["setMemberActive"]["userErrors"] == []
+    deactivated = asyncio.get_running_loop().time()
+
+    for ws in clients:
+        left = 5 - (asyncio.get_running_loop().time() - deactivated)
+        messages = await _until_done(ws, "1", left)
+        assert [m["type"] for m in messages] == ["next", "complete"]
+        [error] = messages[0]["payload"]["errors"]
+        assert error["extensions"]["code"] == "UNAUTHENTICATED"
+        # The connection's token is spent: a new subscription on it is refused too.
+        await ws.send(
+            json.dumps({"id": "2", "type": "subscribe", "payload": {"query": op("OnNotification")}})
+        )
+        messages = await _until_done(ws, "2", 5)
+        codes = [
+            e["extensions"]["code"]
+            for m in messages
+            for e in (m["payload"] if m["type"] == "error" else m["payload"].get("errors", []))
+        ]
+        assert codes == ["UNAUTHENTICATED"], messages
+    # Someone else's subscription carries on.
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(colleague.recv(), timeout=0.5)
+    for ws in [*clients, colleague]:
+        await ws.close()

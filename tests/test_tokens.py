@@ -33,6 +33,7 @@ def claims_of(org: Org, role: Role = Role.ORGANISER, **changes: Any) -> dict[str
         "sub": str(user.id),
         "org": str(org.organisation.id),
         "role": role.value,
+        "sid": str(uuid.uuid4()),
         "iss": "doorstep",
         "aud": "doorstep-api",
         "iat": int(now.timestamp()),
@@ -77,7 +78,7 @@ async def test_expired_token_is_unauthenticated(
     user = org.members[Role.ADMIN]
     issued_at = utcnow() - timedelta(minutes=services.settings.access_token_minutes, seconds=5)
     token, expires_at = services.access_tokens.issue(
-        AccessClaims(user.id, org.organisation.id, Role.ADMIN), now=issued_at
+        AccessClaims(user.id, org.organisation.id, Role.ADMIN, uuid.uuid4()), now=issued_at
     )
     assert expires_at < utcnow()
     assert unauthenticated(await gql.raw(op("Me"), token=token))
@@ -133,9 +134,9 @@ async def test_advertised_expiry_is_the_tokens_real_expiry(
 
 def test_access_tokens_round_trip_and_reject_tampering(settings: Settings) -> None:
     tokens = AccessTokens(settings)
-    claims = AccessClaims(uuid.uuid4(), uuid.uuid4(), Role.SENIOR_ORGANISER)
+    claims = AccessClaims(uuid.uuid4(), uuid.uuid4(), Role.SENIOR_ORGANISER, uuid.uuid4())
     token, _ = tokens.issue(claims)
-    assert tokens.decode(token) == claims
+    assert tokens.decode(token).claims == claims
     header, payload, signature = token.split(".")
     raised = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     raised["role"] = Role.ADMIN.value
@@ -144,3 +145,50 @@ def test_access_tokens_round_trip_and_reject_tampering(settings: Settings) -> No
     other = AccessTokens(settings.model_copy(update={"secret_key": "x" * 48}))
     with pytest.raises(InvalidToken):
         other.decode(token)
+
+
+async def test_a_token_without_a_session_is_unauthenticated(
+    gql: GraphQLClient, make_org: Any
+) -> None:
+    """Tokens from before revocation existed name no session, so nothing could revoke them.
+    They live 15 minutes: refusing them signs such clients in again once."""
+    org: Org = await make_org("Alpha")
+    token = jwt.encode(claims_of(org, Role.TRAINER, sid=None), SECRET, algorithm="HS256")
+    assert unauthenticated(await gql.raw(op("Me"), token=token))
+    token = jwt.encode(claims_of(org, Role.TRAINER, sid="not-a-uuid"), SECRET, algorithm="HS256")
+    assert unauthenticated(await gql.raw(op("Me"), token=token))
+
+
+async def test_a_token_that_lives_longer_than_allowed_is_unauthenticated(
+    gql: GraphQLClient, make_org: Any, services: Services
+) -> None:
+    """Signed correctly, but with a lifetime beyond DOORSTEP_ACCESS_TOKEN_MINUTES: refused
+    (a leaked key, or a token minted under a longer setting, cannot outlive revocation)."""
+    org: Org = await make_org("Alpha")
+    now = int(utcnow().timestamp())
+    allowed = services.settings.access_token_minutes * 60
+    for iat, exp, ok in (
+        (now, now + allowed, True),
+        (now - 10, now + allowed - 10, True),
+        (now, now + allowed + 1, False),
+        (now, now + 365 * 24 * 3600, False),
+        # Backdated: still unexpired, but issued longer ago than a token may live.
+        (now - allowed - 60, now + 60, False),
+    ):
+        token = jwt.encode(
+            claims_of(org, Role.TRAINER, iat=iat, exp=exp), SECRET, algorithm="HS256"
+        )
+        body = await gql.raw(op("Me"), token=token)
+        assert unauthenticated(body) is not ok, (iat - now, exp - now, body)
+
+
+def test_the_lifetime_follows_the_setting(settings: Settings) -> None:
+    short = AccessTokens(settings.model_copy(update={"access_token_minutes": 5}))
+    long = AccessTokens(settings.model_copy(update={"access_token_minutes": 60}))
+    claims = AccessClaims(uuid.uuid4(), uuid.uuid4(), Role.ORGANISER, uuid.uuid4())
+    token, _ = long.issue(claims)
+    assert long.decode(token).claims == claims
+    with pytest.raises(InvalidToken, match="lifetime"):
+        short.decode(token)
+    token, _ = short.issue(claims)
+    assert long.decode(token).claims == claims

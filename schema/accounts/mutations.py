@@ -91,6 +91,27 @@ class InviteMemberPayload:
     user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
+@strawberry.input
+class UpdateMemberInput:
+    """Only the fields given change; areaIds replaces the member's areas."""
+
+    display_name: str | None = None
+    role: Role | None = None
+    area_ids: list[strawberry.ID] | None = None
+
+
+@strawberry.type
+class UpdateMemberPayload:
+    member: UserType | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class SetMemberActivePayload:
+    member: UserType | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
 @strawberry.type
 class AccountsMutation:
     @strawberry.mutation
@@ -115,7 +136,8 @@ class AccountsMutation:
 
     @strawberry.mutation
     async def logout(self, info: Info, refresh_token: str) -> OkPayload:
-        _, errors = await attempt(info.context, lambda s: sessions.logout(s, refresh_token))
+        ctx = info.context
+        _, errors = await attempt(ctx, lambda s: sessions.logout(s, ctx.services, refresh_token))
         return OkPayload(ok=not errors, user_errors=errors)
 
     @strawberry.mutation(description="Answers ok whether or not the email has an account.")
@@ -197,3 +219,50 @@ class AccountsMutation:
 
         user, errors = await attempt(ctx, work)
         return InviteMemberPayload(member=UserType.of(user) if user else None, user_errors=errors)
+
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="Admins only. The organisation always keeps an active ADMIN. A new role "
+        "ends the member's sessions: they sign in again.",
+    )
+    async def update_member(
+        self, info: Info, id: strawberry.ID, input: UpdateMemberInput
+    ) -> UpdateMemberPayload:
+        ctx = info.context
+
+        async def work(session: areas.AsyncSession) -> members.User:
+            changes = members.MemberChanges(
+                display_name=input.display_name,
+                role=input.role,
+                area_ids=parse_ids(input.area_ids, "input.areaIds", "area")
+                if input.area_ids is not None
+                else None,
+            )
+            member_id = parse_id(id, "id", "member")
+            return await members.update_member(
+                session, ctx.services, ctx.require_actor(), member_id, changes
+            )
+
+        user, errors = await attempt(ctx, work)
+        return UpdateMemberPayload(member=UserType.of(user) if user else None, user_errors=errors)
+
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="Admins only. Deactivating ends all of the member's sessions at once and "
+        "stops their pushes; reactivating lets them sign in again with their password.",
+    )
+    async def set_member_active(
+        self, info: Info, id: strawberry.ID, active: bool
+    ) -> SetMemberActivePayload:
+        ctx = info.context
+
+        async def work(session: areas.AsyncSession) -> members.User:
+            member_id = parse_id(id, "id", "member")
+            return await members.set_member_active(
+                session, ctx.services, ctx.require_actor(), member_id, active
+            )
+
+        user, errors = await attempt(ctx, work)
+        return SetMemberActivePayload(
+            member=UserType.of(user) if user else None, user_errors=errors
+        )

@@ -16,6 +16,9 @@ from server.errors import AccessDenied
 @strawberry.input
 class MemberFilter:
     role: Role | None = None
+    active: bool | None = strawberry.field(
+        default=True, description="Active members by default; false for deactivated, null for all."
+    )
 
 
 @strawberry.type
@@ -42,7 +45,8 @@ class AccountsQuery:
 
     @strawberry.field(
         permission_classes=[IsAuthenticated],
-        description="Members of the organisation (admins, senior organisers and trainers).",
+        description="Members of the organisation (admins, senior organisers and trainers): "
+        "the active ones unless the filter asks for others.",
     )
     async def members(
         self,
@@ -55,7 +59,11 @@ class AccountsQuery:
         request = page_request(ctx, first, after)
         async with ctx.db() as session:
             page = await members.list_members(
-                session, ctx.require_actor(), request, filter.role if filter else None
+                session,
+                ctx.require_actor(),
+                request,
+                role=filter.role if filter else None,
+                active=filter.active if filter else True,
             )
         for user in page.items:
             ctx.loaders.user.prime(user.id, user)

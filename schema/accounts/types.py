@@ -82,6 +82,9 @@ class UserType:
     email: str
     locale: str
     role: Role
+    active: bool = strawberry.field(
+        description="False once deactivated: no sign-in, no sessions, no pushes."
+    )
     _model: strawberry.Private[models.User]
 
     @classmethod
@@ -92,6 +95,7 @@ class UserType:
             email=user.email,
             locale=user.locale,
             role=user.role,
+            active=user.is_active,
             _model=user,
         )
 

@@ -21,5 +21,7 @@ class NotificationsSubscription:
         ctx = info.context
         actor = ctx.require_actor()
         services = ctx.services
-        async for event in listen(services.redis, services.settings.redis_prefix, actor.user_id):
+        events = listen(services.redis, services.settings.redis_prefix, actor.user_id)
+        # Ends with UNAUTHENTICATED within seconds of the session's revocation.
+        async for event in services.revocations.while_valid(ctx.require_token(), events):
             yield NotificationType.from_event(event)

@@ -1,4 +1,4 @@
-"""Members of an organisation: listing and inviting."""
+"""Members of an organisation: listing, inviting, changing, deactivating."""
 
 from __future__ import annotations
 
@@ -10,19 +10,24 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from server.accounts.models import Area, User, UserArea
-from server.accounts.sessions import issue_action_token
+from server.accounts.models import Area, Device, Organisation, User, UserArea
+from server.accounts.sessions import issue_action_token, retire_action_tokens
 from server.audit.service import record
 from server.enums import Role, TokenPurpose
-from server.errors import AccessDenied, Problem, UserError, UserErrorCode
+from server.errors import AccessDenied, Problem, UserError, UserErrorCode, not_found
+from server.models import utcnow
 from server.pagination import Page, PageRequest, paginate
 from server.security.access import MEMBER_VIEWERS, Actor
+from server.security.revocation import Revoked, end_sessions
 from server.services import Services
 from server.validation import check_email, checked, collect, required_text
 
 T = TypeVar("T")
 
 CANNOT_INVITE = "This email address can't be invited. Ask the person for another address."
+DEACTIVATED_MEMBER = "This member is deactivated. Reactivate them instead of inviting them."
+LAST_ADMIN = "The organisation needs at least one active admin. Make someone else an admin first."
+DEACTIVATED_DEVICE = "member deactivated"
 
 
 @dataclass(frozen=True)
@@ -39,13 +44,30 @@ def can_invite(actor: Actor, role: Role) -> bool:
     return actor.role is Role.SENIOR_ORGANISER and role is Role.ORGANISER
 
 
+@dataclass(frozen=True)
+class MemberChanges:
+    """What UpdateMember changes: None leaves a field as it is; area_ids replaces them."""
+
+    display_name: str | None = None
+    role: Role | None = None
+    area_ids: list[uuid.UUID] | None = None
+
+
 async def list_members(
-    session: AsyncSession, actor: Actor, page: PageRequest, role: Role | None = None
+    session: AsyncSession,
+    actor: Actor,
+    page: PageRequest,
+    role: Role | None = None,
+    active: bool | None = True,
 ) -> Page[User]:
+    """Members of the actor's organisation; active ones unless ``active`` says otherwise
+    (None: everyone)."""
     actor.require(*MEMBER_VIEWERS)
     stmt = sa.select(User).where(col(User.organisation_id) == actor.organisation_id)
     if role is not None:
         stmt = stmt.where(col(User.role) == role)
+    if active is not None:
+        stmt = stmt.where(col(User.is_active).is_(active))
     return await paginate(session, stmt, [User.display_name, User.id], page)
 
 
@@ -97,6 +119,8 @@ async def invite_member(
     user = await session.scalar(sa.select(User).where(col(User.email) == email))
     if user is not None and user.organisation_id != actor.organisation_id:
         raise UserError.of(UserErrorCode.INVALID, CANNOT_INVITE, "input.email")
+    if user is not None and not user.is_active:
+        raise UserError.of(UserErrorCode.INVALID, DEACTIVATED_MEMBER, "input.email")
     if user is not None and user.password_hash is not None:
         raise UserError.of(
             UserErrorCode.ALREADY_DONE, "This person is already a member.", "input.email"
@@ -119,7 +143,7 @@ async def invite_member(
         user.display_name, user.role = display_name, data.role
         await session.execute(sa.delete(UserArea).where(col(UserArea.user_id) == user.id))
     session.add_all(UserArea(user_id=user.id, area_id=a) for a in area_ids)
-    issue_action_token(session, services, user, TokenPurpose.INVITATION)
+    await issue_action_token(session, services, user, TokenPurpose.INVITATION)
     record(
         session,
         organisation_id=actor.organisation_id,
@@ -131,3 +155,164 @@ async def invite_member(
     )
     await session.commit()
     return user
+
+
+async def _lock_organisation(session: AsyncSession, organisation_id: uuid.UUID) -> None:
+    """Take the organisation's lock for the rest of the transaction, so changes to its
+    admins happen one at a time (two admins demoting each other at once cannot both win).
+
+    PostgreSQL locks the organisation's row. SQLite has one writer at a time: writing
+    first takes its lock before anything is read.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(
+            sa.select(col(Organisation.id))
+            .where(col(Organisation.id) == organisation_id)
+            .with_for_update()
+        )
+    else:
+        await session.execute(
+            sa.update(Organisation)
+            .where(col(Organisation.id) == organisation_id)
+            .values(updated_at=col(Organisation.updated_at))
+        )
+
+
+async def _admin_change(
+    session: AsyncSession, actor: Actor, member_id: uuid.UUID
+) -> tuple[User, set[uuid.UUID]]:
+    """The member to change, and the organisation's active admins, under the lock.
+
+    The caller must still be one of those admins: a token minted before they were demoted
+    a moment ago does not count.
+    """
+    actor.require(Role.ADMIN)
+    await _lock_organisation(session, actor.organisation_id)
+    admins = set(
+        (
+            await session.scalars(
+                sa.select(col(User.id)).where(
+                    col(User.organisation_id) == actor.organisation_id,
+                    col(User.role) == Role.ADMIN,
+                    col(User.is_active).is_(True),
+                )
+            )
+        ).all()
+    )
+    if actor.user_id not in admins:
+        raise AccessDenied("FORBIDDEN")
+    member = await session.get(User, member_id, populate_existing=True)
+    if member is None or member.organisation_id != actor.organisation_id:
+        raise not_found("member")
+    return member, admins
+
+
+def _keeps_an_admin(admins: set[uuid.UUID], member: User, field: str | None) -> None:
+    if admins - {member.id}:
+        return
+    raise UserError.of(UserErrorCode.INVALID, LAST_ADMIN, field)
+
+
+async def update_member(
+    session: AsyncSession,
+    services: Services,
+    actor: Actor,
+    member_id: uuid.UUID,
+    changes: MemberChanges,
+) -> User:
+    """Change a member's name, role or areas (admins only). A new role ends the member's
+    sessions at once: they sign in again and get tokens that carry it."""
+    member, admins = await _admin_change(session, actor, member_id)
+    problems: list[Problem] = []
+    display_name = (
+        checked(
+            lambda: required_text(changes.display_name, "input.displayName", "a name"),
+            problems,
+        )
+        if changes.display_name is not None
+        else None
+    )
+    if changes.area_ids is not None:
+        problems += await _area_problems(session, actor, changes.area_ids)
+    collect(*problems)
+    role_changes = changes.role is not None and changes.role is not member.role
+    if role_changes and member.role is Role.ADMIN and member.is_active:
+        _keeps_an_admin(admins, member, "input.role")
+    changed: list[str] = []
+    revoked = Revoked()
+    if display_name is not None and display_name != member.display_name:
+        member.display_name = display_name
+        changed.append("displayName")
+    if role_changes and changes.role is not None:
+        member.role = changes.role
+        changed.append("role")
+        revoked = await end_sessions(session, member)
+    if changes.area_ids is not None:
+        await session.execute(sa.delete(UserArea).where(col(UserArea.user_id) == member.id))
+        session.add_all(
+            UserArea(user_id=member.id, area_id=a) for a in dict.fromkeys(changes.area_ids)
+        )
+        changed.append("areaIds")
+    if changed:
+        record(
+            session,
+            organisation_id=actor.organisation_id,
+            actor_id=actor.user_id,
+            action="member.update",
+            entity_type="User",
+            entity_id=member.id,
+            details={"changed": changed, "role": member.role.value},
+        )
+    await session.commit()
+    await services.revocations.publish(revoked)
+    return member
+
+
+async def set_member_active(
+    session: AsyncSession, services: Services, actor: Actor, member_id: uuid.UUID, active: bool
+) -> User:
+    """Deactivate or reactivate a member (admins only).
+
+    Deactivating ends every session of the member at once (refresh and access tokens, on
+    every server), retires their unused invitation or reset links and disables their
+    devices; their records stay. Reactivating lets them sign in with their password
+    again and turns back on the devices that deactivation turned off. Asking for the
+    state the member is already in changes nothing.
+    """
+    member, admins = await _admin_change(session, actor, member_id)
+    if member.is_active is active:
+        return member
+    revoked = Revoked()
+    now = utcnow()
+    if not active:
+        if member.role is Role.ADMIN:
+            _keeps_an_admin(admins, member, "active")
+        member.is_active = False
+        revoked = await end_sessions(session, member)
+        await retire_action_tokens(session, member.id)
+        await session.execute(
+            sa.update(Device)
+            .where(col(Device.user_id) == member.id, col(Device.disabled_at).is_(None))
+            .values(disabled_at=now, disabled_reason=DEACTIVATED_DEVICE)
+        )
+    else:
+        member.is_active = True
+        await session.execute(
+            sa.update(Device)
+            .where(
+                col(Device.user_id) == member.id,
+                col(Device.disabled_reason) == DEACTIVATED_DEVICE,
+            )
+            .values(disabled_at=None, disabled_reason=None)
+        )
+    record(
+        session,
+        organisation_id=actor.organisation_id,
+        actor_id=actor.user_id,
+        action="member.reactivate" if active else "member.deactivate",
+        entity_type="User",
+        entity_id=member.id,
+    )
+    await session.commit()
+    await services.revocations.publish(revoked)
+    return member

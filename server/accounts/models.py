@@ -47,6 +47,9 @@ class User(Table, table=True):
     password_hash: str | None = Field(default=None, max_length=200)
     is_active: bool = True
     last_login_at: datetime | None = None
+    # Every access token of this user issued before this moment is refused
+    # (deactivation, a role change, a new password); see server.security.revocation.
+    sessions_revoked_at: datetime | None = Field(default=None, index=True)
 
 
 class UserArea(SQLModel, table=True):
@@ -86,7 +89,9 @@ class RefreshToken(Table, table=True):
     token_hash: str = Field(max_length=64, unique=True)
     expires_at: datetime
     rotated_at: datetime | None = None
-    revoked_at: datetime | None = None
+    # Set on every row of a family when the family ends; indexed for the revocation
+    # records that Redis is refilled from.
+    revoked_at: datetime | None = Field(default=None, index=True)
 
 
 class ActionToken(Table, table=True):

@@ -17,6 +17,7 @@ from server.errors import UserError, UserErrorCode
 from server.models import utcnow
 from server.outbox.service import stage
 from server.security.passwords import password_problem
+from server.security.revocation import end_family, end_sessions
 from server.security.tokens import AccessClaims, hash_token, new_opaque_token
 from server.services import Services
 from server.validation import normalise_email
@@ -38,16 +39,17 @@ async def _issue(
     session: AsyncSession, services: Services, user: User, family_id: uuid.UUID | None = None
 ) -> IssuedSession:
     raw = new_opaque_token()
+    family_id = family_id or uuid.uuid4()
     session.add(
         RefreshToken(
             user_id=user.id,
-            family_id=family_id or uuid.uuid4(),
+            family_id=family_id,
             token_hash=hash_token(raw),
             expires_at=utcnow() + timedelta(days=services.settings.refresh_token_days),
         )
     )
     access, expires_at = services.access_tokens.issue(
-        AccessClaims(user.id, user.organisation_id, user.role)
+        AccessClaims(user.id, user.organisation_id, user.role, family_id)
     )
     return IssuedSession(user, access, expires_at, raw)
 
@@ -93,6 +95,11 @@ async def login(
         raise UserError.of(UserErrorCode.INVALID, WRONG_LOGIN)
     await services.login_limiter.reset(account_key)
     await services.login_limiter.give_back(address_key)
+    # Hold the member's row until the commit: a deactivation or role change that lands
+    # meanwhile waits for this sign-in and then ends it (server.security.revocation).
+    await session.refresh(user, with_for_update=True)
+    if not user.is_active:
+        raise UserError.of(UserErrorCode.INVALID, WRONG_LOGIN)
     if user.password_hash and services.passwords.needs_rehash(user.password_hash):
         user.password_hash = await services.passwords.hash(password)
     user.last_login_at = utcnow()
@@ -100,14 +107,6 @@ async def login(
     _audit(session, user, "session.login")
     await session.commit()
     return issued
-
-
-async def _revoke_family(session: AsyncSession, family_id: uuid.UUID) -> None:
-    await session.execute(
-        sa.update(RefreshToken)
-        .where(col(RefreshToken.family_id) == family_id, col(RefreshToken.revoked_at).is_(None))
-        .values(revoked_at=utcnow())
-    )
 
 
 async def refresh(session: AsyncSession, services: Services, refresh_token: str) -> IssuedSession:
@@ -118,19 +117,28 @@ async def refresh(session: AsyncSession, services: Services, refresh_token: str)
     )
     if row is None or row.revoked_at is not None or row.expires_at <= now:
         raise UserError.of(UserErrorCode.EXPIRED, SESSION_ENDED, "refreshToken")
-    user = await session.get(User, row.user_id)
+    # Locked like in login: a deactivation or role change waits, then ends this session.
+    user = await session.get(User, row.user_id, with_for_update=True)
     if user is None or not user.is_active:
         raise UserError.of(UserErrorCode.EXPIRED, SESSION_ENDED, "refreshToken")
     rotated = await session.scalar(
         sa.update(RefreshToken)
-        .where(col(RefreshToken.id) == row.id, col(RefreshToken.rotated_at).is_(None))
+        .where(
+            col(RefreshToken.id) == row.id,
+            col(RefreshToken.rotated_at).is_(None),
+            col(RefreshToken.revoked_at).is_(None),
+        )
         .values(rotated_at=now)
         .returning(col(RefreshToken.id))
     )
     if rotated is None:
-        await _revoke_family(session, row.family_id)
+        await session.refresh(row)
+        if row.revoked_at is not None:  # ended while we looked (logout, deactivation)
+            raise UserError.of(UserErrorCode.EXPIRED, SESSION_ENDED, "refreshToken")
+        revoked = await end_family(session, row.family_id)
         _audit(session, user, "session.reuse_detected")
         await session.commit()
+        await services.revocations.publish(revoked)
         raise UserError.of(UserErrorCode.EXPIRED, SESSION_ENDED, "refreshToken")
     issued = await _issue(session, services, user, row.family_id)
     _audit(session, user, "session.refresh")
@@ -138,27 +146,43 @@ async def refresh(session: AsyncSession, services: Services, refresh_token: str)
     return issued
 
 
-async def logout(session: AsyncSession, refresh_token: str) -> None:
+async def logout(session: AsyncSession, services: Services, refresh_token: str) -> None:
+    """End the sign-in the refresh token belongs to, with its access tokens, everywhere."""
     row = await session.scalar(
         sa.select(RefreshToken).where(col(RefreshToken.token_hash) == hash_token(refresh_token))
     )
     if row is None:
         return
-    await _revoke_family(session, row.family_id)
+    revoked = await end_family(session, row.family_id)
     user = await session.get(User, row.user_id)
     if user is not None:
         _audit(session, user, "session.logout")
     await session.commit()
+    await services.revocations.publish(revoked)
 
 
 def password_link(services: Services, token: str) -> str:
     return f"{services.settings.public_url.rstrip('/')}/set-password?token={token}"
 
 
-def issue_action_token(
+async def retire_action_tokens(session: AsyncSession, user_id: uuid.UUID) -> None:
+    """Every unused invitation and reset link of the account stops working."""
+    await session.execute(
+        sa.update(ActionToken)
+        .where(col(ActionToken.user_id) == user_id, col(ActionToken.used_at).is_(None))
+        .values(used_at=utcnow())
+    )
+
+
+async def issue_action_token(
     session: AsyncSession, services: Services, user: User, purpose: TokenPurpose
 ) -> str:
-    """Create a single-use token and stage the email that carries its link."""
+    """Create a single-use token and stage the email that carries its link.
+
+    Only the newest link of an account works: issuing one retires every older unused
+    one, invitation or reset alike.
+    """
+    await retire_action_tokens(session, user.id)
     settings = services.settings
     lifetime = (
         timedelta(days=settings.invitation_token_days)
@@ -203,17 +227,7 @@ async def request_password_reset(
     user = await session.scalar(sa.select(User).where(col(User.email) == email))
     if user is None or not user.is_active:
         return
-    # Only the newest reset link works.
-    await session.execute(
-        sa.update(ActionToken)
-        .where(
-            col(ActionToken.user_id) == user.id,
-            col(ActionToken.purpose) == TokenPurpose.PASSWORD_RESET,
-            col(ActionToken.used_at).is_(None),
-        )
-        .values(used_at=utcnow())
-    )
-    issue_action_token(session, services, user, TokenPurpose.PASSWORD_RESET)
+    await issue_action_token(session, services, user, TokenPurpose.PASSWORD_RESET)
     _audit(session, user, "password.reset_requested")
     await session.commit()
 
@@ -242,15 +256,12 @@ async def set_password(
     if used is None:
         raise UserError.of(UserErrorCode.EXPIRED, LINK_EXPIRED, "input.token")
     user.password_hash = await services.passwords.hash(password)
-    # A new password ends every other session of the account.
-    await session.execute(
-        sa.update(RefreshToken)
-        .where(col(RefreshToken.user_id) == user.id, col(RefreshToken.revoked_at).is_(None))
-        .values(revoked_at=now)
-    )
+    # A new password ends every other session of the account, access tokens included.
+    revoked = await end_sessions(session, user)
     issued = await _issue(session, services, user)
     _audit(session, user, "password.set")
     await session.commit()
+    await services.revocations.publish(revoked)
     # Whoever followed the emailed link owns the account: lift a lockout left by failed
     # logins, or they could not sign in elsewhere with their new password for a while.
     await services.login_limiter.reset(_account_key(user.email))
