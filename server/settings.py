@@ -6,9 +6,12 @@ import secrets
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from server.enums import ChannelName
 
 VAR_DIR = Path("var")
 
@@ -34,6 +37,10 @@ class Settings(BaseSettings):
     public_url: str = "http://127.0.0.1:8000"
     host: str = "127.0.0.1"
     port: int = 8000
+    # Production refuses SQLite and a public URL that is not https or is loopback
+    # (server/preflight.py) unless these say it is meant.
+    allow_sqlite: bool = False
+    allow_http: bool = False
 
     # GraphQL endpoint protection. None: on in development, off in production.
     graphiql: bool | None = None
@@ -77,6 +84,8 @@ class Settings(BaseSettings):
     # Delivery: "log" only logs what would be sent; "live" talks to the providers below.
     # None: log in development, live in production.
     delivery: str | None = None
+    # The channels this deployment uses; deliveries on any other are marked dead, unsent.
+    channels: list[ChannelName] = Field(default_factory=lambda: list(ChannelName))
     smtp_url: str | None = None  # smtp://user:pass@host:port, smtps://... for implicit TLS
     smtp_from: str = "Doorstep <no-reply@doorstep.local>"
     smtp_starttls: bool = False
@@ -94,13 +103,12 @@ class Settings(BaseSettings):
     twilio_auth_token: str | None = None
     twilio_from_number: str | None = None
 
-    @model_validator(mode="after")
-    def _require_production_secret(self) -> Settings:
-        if self.env is Environment.PRODUCTION and len(self.secret_key) < 32:
-            raise ValueError(
-                "DOORSTEP_SECRET_KEY must be set to at least 32 characters in production"
-            )
-        return self
+    @field_validator("channels", mode="before")
+    @classmethod
+    def _channel_names_in_any_case(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [v.strip().upper() if isinstance(v, str) else v for v in value]
+        return value
 
     @property
     def is_production(self) -> bool:
@@ -130,6 +138,8 @@ class Settings(BaseSettings):
         """The secret key; in development one is generated once and kept under var/."""
         if self.secret_key:
             return self.secret_key
+        if self.is_production:
+            raise RuntimeError("DOORSTEP_SECRET_KEY is not set (see server/preflight.py)")
         path = self.var_dir / "secret_key"
         if not path.exists():
             self.var_dir.mkdir(parents=True, exist_ok=True)

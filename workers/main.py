@@ -12,6 +12,7 @@ from saq import CronJob, Worker
 from saq.queue.redis import RedisQueue
 from saq.types import PartialTimersDict
 
+from server.preflight import require_ready
 from server.queue import create_queue
 from server.requestid import configure_logging
 from server.services import Services
@@ -162,7 +163,9 @@ async def serve(settings: Settings) -> None:
             await worker.queue.disconnect()
 
 
-def run_worker() -> int:
+def run_worker(settings: Settings | None = None) -> int:
+    settings = settings or get_settings()
+    require_ready(settings)
     configure_logging()
-    asyncio.run(serve(get_settings()))
+    asyncio.run(serve(settings))
     return 0
