@@ -9,9 +9,11 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
+from starlette.types import ASGIApp
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from schema import build_schema
@@ -19,6 +21,7 @@ from schema.http import GraphQLApp
 from server.bodylimit import BodySizeLimitMiddleware
 from server.notifications.twilio import twilio_status
 from server.ops import ops_routes
+from server.preflight import require_ready
 from server.queue import create_queue
 from server.requestid import RequestIdMiddleware
 from server.services import Services
@@ -52,8 +55,25 @@ async def readyz(request: Request) -> JSONResponse:
     return JSONResponse({"ready": ready, **checks}, status_code=200 if ready else 503)
 
 
+def _cors(app: ASGIApp, settings: Settings) -> ASGIApp:
+    """Browser clients on DOORSTEP_ALLOWED_ORIGINS may call the API; no other origin may.
+
+    Bearer tokens, not cookies: no credentials mode. Websockets are checked by the
+    GraphQL view itself (the same setting, ``allowed_origins``).
+    """
+    return CORSMiddleware(
+        app,
+        allow_origins=settings.allowed_origins,
+        allow_methods=["GET", "POST"],
+        allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+        expose_headers=["X-Request-ID"],
+    )
+
+
 def create_app(settings: Settings | None = None, services: Services | None = None) -> Starlette:
-    settings = settings or get_settings()
+    if settings is None:  # built from the environment, as uvicorn's factory does
+        settings = get_settings()
+        require_ready(settings)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -81,7 +101,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         routes=[
             Route("/healthz", healthz),
             Route("/readyz", readyz),
-            Route("/graphql", graphql),
+            Route("/graphql", _cors(graphql, settings)),
             WebSocketRoute("/graphql", graphql),
             Route("/hooks/twilio/status", twilio_status, methods=["POST"]),
             *ops_routes(settings, queue),

@@ -6,10 +6,22 @@ import argparse
 import asyncio
 import getpass
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 
-from server.settings import get_settings
+from pydantic import ValidationError
+from pydantic_settings import SettingsError
+
+from server.preflight import ConfigurationError, require_ready
+from server.settings import Settings, get_settings
+
+
+def _ready_settings() -> Settings:
+    """The settings, checked: a half-configured production refuses to start."""
+    settings = get_settings()
+    require_ready(settings)
+    return settings
 
 
 def _listen_on(args: argparse.Namespace) -> None:
@@ -27,7 +39,7 @@ def _serve(args: argparse.Namespace) -> int:
     from server.logs import configure_logging
 
     _listen_on(args)
-    settings = get_settings()
+    settings = _ready_settings()
     configure_logging(settings)
     uvicorn.run(
         "server.app:create_app",
@@ -46,7 +58,7 @@ def _serve(args: argparse.Namespace) -> int:
 def _worker(args: argparse.Namespace) -> int:
     from workers.main import run_worker
 
-    return run_worker()
+    return run_worker(_ready_settings())
 
 
 def _dev(args: argparse.Namespace) -> int:
@@ -59,7 +71,7 @@ def _dev(args: argparse.Namespace) -> int:
 def _migrate(args: argparse.Namespace) -> int:
     from server.migrate import upgrade
 
-    asyncio.run(upgrade(get_settings().database_url, args.revision))
+    asyncio.run(upgrade(_ready_settings().database_url, args.revision))
     print(f"database migrated to {args.revision}")
     return 0
 
@@ -175,9 +187,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _settings_errors(error: ValidationError) -> str:
+    lines = []
+    for problem in error.errors():
+        name = "DOORSTEP_" + str(problem["loc"][0]).upper() if problem["loc"] else "settings"
+        lines.append(f"  - {name}: {problem['msg']}")
+    return "Doorstep cannot read its settings:\n" + "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    result: int = args.handler(args)
+    try:
+        result: int = args.handler(args)
+    except ConfigurationError as error:
+        print(error, file=sys.stderr)
+        return 2
+    except ValidationError as error:
+        if error.title != Settings.__name__:
+            raise
+        print(_settings_errors(error), file=sys.stderr)
+        return 2
+    except SettingsError as error:  # a value that is not even JSON, such as a list
+        field = re.search(r'field "(\w+)"', str(error))
+        name = f"DOORSTEP_{field.group(1).upper()}" if field else "settings"
+        print(f"Doorstep cannot read its settings:\n  - {name}: {error}", file=sys.stderr)
+        return 2
     return result
 
 

@@ -27,6 +27,16 @@ class PushProvider(StrEnum):
     WEBPUSH = "WEBPUSH"
 
 
+class ChannelName(StrEnum):
+    """How a notification leaves: a push provider, SMS or email (DOORSTEP_CHANNELS)."""
+
+    EXPO = "EXPO"
+    FCM = "FCM"
+    WEBPUSH = "WEBPUSH"
+    SMS = "SMS"
+    EMAIL = "EMAIL"
+
+
 class TokenPurpose(StrEnum):
     INVITATION = "INVITATION"
     PASSWORD_RESET = "PASSWORD_RESET"  # noqa: S105

@@ -7,10 +7,12 @@ from enum import StrEnum
 from functools import lru_cache
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, IPvAnyNetwork, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from server.enums import ChannelName
 
 VAR_DIR = Path("var")
 
@@ -48,6 +50,10 @@ class Settings(BaseSettings):
     port: int = 8000
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     log_format: Literal["text", "json"] = "text"
+    # Production refuses SQLite and a public URL that is not https or is loopback
+    # (server/preflight.py) unless these say it is meant.
+    allow_sqlite: bool = False
+    allow_http: bool = False
 
     # GraphQL endpoint protection. None: on in development, off in production.
     graphiql: bool | None = None
@@ -96,6 +102,8 @@ class Settings(BaseSettings):
     # Delivery: "log" only logs what would be sent; "live" talks to the providers below.
     # None: log in development, live in production.
     delivery: str | None = None
+    # The channels this deployment uses; deliveries on any other are marked dead, unsent.
+    channels: list[ChannelName] = Field(default_factory=lambda: list(ChannelName))
     smtp_url: str | None = None  # smtp://user:pass@host:port, smtps://... for implicit TLS
     smtp_from: str = "Doorstep <no-reply@doorstep.local>"
     smtp_starttls: bool = False
@@ -126,13 +134,12 @@ class Settings(BaseSettings):
             self.public_url = f"http://{browser_host(self.host)}:{self.port}"
         return self
 
-    @model_validator(mode="after")
-    def _require_production_secret(self) -> Settings:
-        if self.env is Environment.PRODUCTION and len(self.secret_key) < 32:
-            raise ValueError(
-                "DOORSTEP_SECRET_KEY must be set to at least 32 characters in production"
-            )
-        return self
+    @field_validator("channels", mode="before")
+    @classmethod
+    def _channel_names_in_any_case(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [v.strip().upper() if isinstance(v, str) else v for v in value]
+        return value
 
     @property
     def is_production(self) -> bool:
@@ -169,6 +176,8 @@ class Settings(BaseSettings):
         """The secret key; in development one is generated once and kept under var/."""
         if self.secret_key:
             return self.secret_key
+        if self.is_production:
+            raise RuntimeError("DOORSTEP_SECRET_KEY is not set (see server/preflight.py)")
         path = self.var_dir / "secret_key"
         if not path.exists():
             self.var_dir.mkdir(parents=True, exist_ok=True)

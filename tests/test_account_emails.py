@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from server.enums import Role
-from server.notifications.models import Notification
+from server.notifications.models import ChannelName, Delivery, DeliveryStatus, Notification
 from server.outbox.models import OutboxMessage
 from server.services import Services
 from server.settings import Settings
@@ -152,3 +154,104 @@ class TestOnAnotherPort:
             await gql.op("RequestPasswordReset", {"email": "organiser@alpha.test"})
             text = await _mail_to(smtp, "organiser@alpha.test")
         assert "http://127.0.0.1:8123/set-password?token=" in text, text
+
+
+# --- Never a one-time link in a log, never "sent" when it was not -------------------------
+
+FAILURES = "{ deliveryFailures { edges { node { channel status attempts lastError } } } }"
+ANY_TOKEN = re.compile(r"token=(?!\[redacted\])[^\s&'\"]+")
+
+
+async def _reset_link_staged(gql: Any, services: Services, email: str) -> str:
+    """Ask for a reset before any worker runs; returns the one-time token it carries."""
+    await gql.op("RequestPasswordReset", {"email": email})
+    async with services.db.session() as session:
+        row = await session.scalar(sa.select(OutboxMessage))
+    assert row is not None
+    match = LINK.search(row.payload["link"])
+    assert match
+    return match.group(1)
+
+
+async def _settled(services: Services) -> Delivery:
+    async def final() -> bool:
+        async with services.db.session() as session:
+            row = await session.scalar(sa.select(Delivery))
+        return row is not None and row.status not in (DeliveryStatus.PENDING, "SENDING")
+
+    await eventually(final)
+    async with services.db.session() as session:
+        row = await session.scalar(sa.select(Delivery))
+    assert row is not None
+    return row
+
+
+def _assert_not_logged(caplog: pytest.LogCaptureFixture, token: str) -> None:
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert token not in text
+    assert not ANY_TOKEN.search(text), text
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        # Live, with the fake SMTP server there, but EMAIL is not one of the channels.
+        (
+            {"channels": [ChannelName.EXPO]},
+            "EMAIL is not enabled on this deployment (DOORSTEP_CHANNELS)",
+        ),
+        # Live without an SMTP URL: once quietly logged, link and all, and marked SENT.
+        ({"smtp_url": None}, "EMAIL is not configured: set DOORSTEP_SMTP_URL"),
+    ],
+    ids=["left-out", "unconfigured"],
+)
+async def test_an_email_that_cannot_go_is_dead_with_its_reason_never_logged_or_sent(
+    gql: Any,
+    make_org: Any,
+    smtp: FakeSmtp,
+    settings: Settings,
+    services: Services,
+    caplog: pytest.LogCaptureFixture,
+    changes: dict[str, Any],
+    reason: str,
+) -> None:
+    org = await make_org("Alpha")
+    token = await _reset_link_staged(gql, services, "organiser@alpha.test")
+    caplog.set_level(logging.INFO)  # what a deployment logs (configure_logging)
+    async with running_worker(settings.model_copy(update=changes), services):
+        delivery = await _settled(services)
+
+    assert (delivery.channel, delivery.status) == (ChannelName.EMAIL, DeliveryStatus.DEAD)
+    assert delivery.sent_at is None and delivery.last_error == reason
+    assert smtp.received == []
+    _assert_not_logged(caplog, token)
+    # Admins see what did not get through, and why.
+    data = await gql(FAILURES, token=org.token(Role.ADMIN))
+    assert [e["node"] for e in data["deliveryFailures"]["edges"]] == [
+        {"channel": "EMAIL", "status": "DEAD", "attempts": 1, "lastError": reason}
+    ]
+    # The link it held is kept nowhere once nothing will send it.
+    async with services.db.session() as session:
+        stored = await session.scalar(sa.select(Notification))
+    assert stored is not None and token not in stored.body and stored.link is None
+
+
+async def test_a_password_reset_through_the_log_channel_logs_no_token(
+    gql: Any,
+    make_org: Any,
+    settings: Settings,
+    services: Services,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await make_org("Alpha")
+    token = await _reset_link_staged(gql, services, "organiser@alpha.test")
+    caplog.set_level(logging.INFO)  # what a deployment logs (configure_logging)
+    async with running_worker(settings.model_copy(update={"delivery": "log"}), services):
+        delivery = await _settled(services)
+
+    assert delivery.status is DeliveryStatus.SENT
+    [line] = [r.getMessage() for r in caplog.records if r.name == "workers.channels.log"]
+    assert "EMAIL (not sent, delivery is 'log')" in line
+    assert "Reset your Doorstep password" in line
+    assert "http://doorstep.test/set-password?token=[redacted]" in line
+    _assert_not_logged(caplog, token)

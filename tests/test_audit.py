@@ -100,7 +100,13 @@ async def set_password(gql: GraphQLClient, org: Org, services: Services) -> Expe
 async def _register(gql: GraphQLClient, org: Org) -> str:
     data = await gql.op(
         "RegisterDevice",
-        {"input": {"platform": "IOS", "provider": "EXPO", "token": f"tok-{uuid.uuid4()}"}},
+        {
+            "input": {
+                "platform": "IOS",
+                "provider": "EXPO",
+                "token": f"ExponentPushToken[{uuid.uuid4()}]",
+            }
+        },
         token=org.token(Role.ORGANISER),
     )
     assert data["registerDevice"]["userErrors"] == []

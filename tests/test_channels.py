@@ -39,6 +39,7 @@ from workers.channels.http import parse_retry_after
 from workers.channels.log import LogChannel
 from workers.channels.registry import build_channels, close_channels
 from workers.channels.sms import MAX_SMS_CHARS, TwilioSmsChannel, sms_text
+from workers.channels.unavailable import UnavailableChannel
 from workers.channels.webpush import WebPushChannel, load_vapid
 
 pytest_plugins = ["tests.fakes.fixtures"]
@@ -799,6 +800,60 @@ async def test_log_channel_logs_what_it_would_send(caplog: pytest.LogCaptureFixt
         assert part in text
 
 
+SECRET_TOKEN = "Zq3xV9mK2pL7wR4tY8uN1bC6dF0gH5jA_-kE2sW9qQ0"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "kept"),
+    [
+        ("link", f"https://doorstep.test/set-password?token={SECRET_TOKEN}", "set-password?token="),
+        ("link", f"https://doorstep.test/invite/{SECRET_TOKEN}", "https://doorstep.test/invite/"),
+        ("link", f"https://doorstep.test/a#{SECRET_TOKEN}", "https://doorstep.test/a#"),
+        ("body", f"Open http://x.test/set-password?token={SECRET_TOKEN}&next=/ now", "Open"),
+        ("body", f"Your sign-in token: {SECRET_TOKEN}", "Your sign-in token: [redacted]"),
+        ("body", "Your code is 482913.", "Your code is [redacted]."),
+        ("title", f"Code {SECRET_TOKEN}", "Code [redacted]"),
+    ],
+)
+async def test_log_channel_never_logs_a_token_link_or_code(
+    caplog: pytest.LogCaptureFixture, field: str, value: str, kept: str
+) -> None:
+    sent = message("someone@alpha.test", **{field: value})
+    with caplog.at_level(logging.INFO, logger="workers.channels.log"):
+        await LogChannel("EMAIL").send([sent])
+    (record,) = caplog.records
+    text = record.getMessage()
+    assert SECRET_TOKEN not in text and "482913" not in text
+    assert kept in text and "someone@alpha.test" in text
+
+
+@pytest.mark.parametrize("channel", ["EXPO", "FCM", "WEBPUSH"])
+async def test_log_channel_never_logs_a_push_token(
+    caplog: pytest.LogCaptureFixture, channel: str
+) -> None:
+    push_token = f"ExponentPushToken[{SECRET_TOKEN}]"
+    with caplog.at_level(logging.INFO, logger="workers.channels.log"):
+        await LogChannel(channel).send([message(push_token)])
+    (record,) = caplog.records
+    assert SECRET_TOKEN not in record.getMessage()
+    assert "to=push token #" in record.getMessage()
+
+
+@pytest.mark.parametrize("delivery", [None, "live"])
+async def test_channels_left_out_of_doorstep_channels_are_refused(delivery: str | None) -> None:
+    settings = provider_settings(delivery=delivery, smtp_url="smtp://127.0.0.1:25")
+    settings = settings.model_copy(update={"channels": [ChannelName.EMAIL]})
+    channels = build_channels(settings)
+    try:
+        assert isinstance(channels[ChannelName.EMAIL], SmtpEmailChannel if delivery else LogChannel)
+        for name in set(ChannelName) - {ChannelName.EMAIL}:
+            channel = channels[name]
+            assert isinstance(channel, UnavailableChannel)
+            assert channel.reason == f"{name} is not enabled on this deployment (DOORSTEP_CHANNELS)"
+    finally:
+        await close_channels(channels)
+
+
 async def test_registry_logs_everything_in_development() -> None:
     settings = provider_settings(delivery=None, smtp_url="smtp://127.0.0.1:25")
     assert not settings.live_delivery
@@ -813,13 +868,25 @@ async def test_registry_logs_everything_in_development() -> None:
 
 
 async def test_registry_goes_live_only_where_configured(tmp_path: Path) -> None:
+    """Live delivery never falls back to a log: an unconfigured channel is refused."""
     bare = build_channels(provider_settings(smtp_url="smtp://127.0.0.1:25"))
     try:
         assert isinstance(bare[ChannelName.EXPO], ExpoChannel)
         assert isinstance(bare[ChannelName.EMAIL], SmtpEmailChannel)
-        for name in (ChannelName.FCM, ChannelName.WEBPUSH, ChannelName.SMS):
-            assert isinstance(bare[name], LogChannel)
-            assert bare[name].name == name
+        needs = {
+            ChannelName.FCM: "DOORSTEP_FCM_PROJECT_ID",
+            ChannelName.WEBPUSH: "DOORSTEP_WEBPUSH_VAPID_PRIVATE_KEY",
+            ChannelName.SMS: "DOORSTEP_TWILIO_ACCOUNT_SID",
+        }
+        for name, setting in needs.items():
+            channel = bare[name]
+            assert isinstance(channel, UnavailableChannel)
+            assert channel.name == name
+            sent = message("someone")
+            [outcome] = await channel.send([sent])
+            assert outcome.result is Result.UNAVAILABLE
+            assert f"{name} is not configured" in str(outcome.error)
+            assert setting in str(outcome.error)
     finally:
         await close_channels(bare)
 

@@ -51,6 +51,8 @@ class World:
     # Things of Theirs that no response to Ours may ever contain.
     secrets: set[str] = field(default_factory=set)
     responses: list[Any] = field(default_factory=list)
+    # Ours registered Theirs' push token (a shared phone): the device left Theirs.
+    their_device_moved: bool = False
 
     async def run(
         self, name: str, variables: dict[str, Any] | None = None, role: Role = Role.ADMIN
@@ -92,9 +94,12 @@ class World:
         assert sorted(users) == sorted(
             (u.email, u.display_name, u.role) for u in self.theirs.members.values()
         )
-        assert device is not None
-        assert device.user_id == self.theirs.members[Role.ORGANISER].id
-        assert device.disabled_at is None
+        if self.their_device_moved:
+            assert device is None
+        else:
+            assert device is not None
+            assert device.user_id == self.theirs.members[Role.ORGANISER].id
+            assert device.disabled_at is None
         assert notification is not None and notification.read_at is None
         their_ids = {u.id for u in self.theirs.members.values()}
         assert not [p for p in prefs if p.user_id in their_ids]
@@ -352,13 +357,25 @@ async def unregister_device(w: World) -> None:
 
 
 async def register_device(w: World) -> None:
+    """Ours signs in on Theirs' phone: the device moves, and nobody learns whose it was."""
     data = await w.data(
         "RegisterDevice",
-        {"input": {"platform": "IOS", "provider": "FCM", "token": "our-push-token"}},
+        {"input": {"platform": "ANDROID", "provider": "FCM", "token": "their-push-token"}},
         role=Role.ORGANISER,
     )
     assert data["registerDevice"]["userErrors"] == []
-    assert data["registerDevice"]["device"]["id"] != w.their_device_id
+    our_device_id = data["registerDevice"]["device"]["id"]
+    assert our_device_id != w.their_device_id
+    w.their_device_moved = True
+    async with w.services.db.session() as session:
+        device = await session.get(Device, uuid.UUID(our_device_id))
+    assert device is not None and device.user_id == w.ours.members[Role.ORGANISER].id
+    # Theirs can touch neither the device it had nor the one Ours has now.
+    for device_id in (w.their_device_id, our_device_id):
+        body = await w.gql.raw(
+            op("UnregisterDevice"), {"id": device_id}, token=w.theirs.token(Role.ORGANISER)
+        )
+        assert [e["code"] for e in body["data"]["unregisterDevice"]["userErrors"]] == ["NOT_FOUND"]
 
 
 async def mark_notifications_read(w: World) -> None:

@@ -140,7 +140,7 @@ async def record(
         elif outcome.result is Result.RETRY and row.attempts < settings.delivery_max_attempts:
             later = now + backoff(settings, row.attempts, outcome.retry_after)
             change |= {"status": DeliveryStatus.PENDING, "next_attempt_at": later}
-        elif outcome.result is Result.RETRY:
+        elif outcome.result in (Result.RETRY, Result.UNAVAILABLE):
             change |= {"status": DeliveryStatus.DEAD}
         else:
             change |= {"status": DeliveryStatus.FAILED}

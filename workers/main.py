@@ -14,6 +14,7 @@ from saq.types import PartialTimersDict
 
 from server import logs
 from server.logs import configure_logging
+from server.preflight import require_ready
 from server.queue import create_queue
 from server.services import Services
 from server.settings import Settings, get_settings
@@ -177,8 +178,9 @@ async def serve(settings: Settings) -> None:
             await worker.queue.disconnect()
 
 
-def run_worker() -> int:
-    settings = get_settings()
+def run_worker(settings: Settings | None = None) -> int:
+    settings = settings or get_settings()
+    require_ready(settings)
     configure_logging(settings)
     asyncio.run(serve(settings))
     return 0

@@ -9,7 +9,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlmodel import Field
 
-from server.enums import enum_column
+from server.enums import ChannelName, enum_column
 from server.models import Table, utcnow
 
 
@@ -51,14 +51,6 @@ class NotificationKind(StrEnum):
     TRAINING_COMPLETED = "TRAINING_COMPLETED"
     DIGEST = "DIGEST"
     SYSTEM = "SYSTEM"
-
-
-class ChannelName(StrEnum):
-    EXPO = "EXPO"
-    FCM = "FCM"
-    WEBPUSH = "WEBPUSH"
-    SMS = "SMS"
-    EMAIL = "EMAIL"
 
 
 class DeliveryStatus(StrEnum):

@@ -31,6 +31,7 @@ class Result(StrEnum):
     RETRY = "retry"  # a passing failure: try again later (429, 5xx, network)
     FAILED = "failed"  # refused for good (invalid request): never retry
     UNREGISTERED = "unregistered"  # the token or address is gone: disable the device
+    UNAVAILABLE = "unavailable"  # this deployment cannot send on the channel: dead at once
 
 
 @dataclass(frozen=True)

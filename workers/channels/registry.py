@@ -1,4 +1,4 @@
-"""Which channel serves each ChannelName: a live provider when configured, else a log."""
+"""Which channel serves each ChannelName: its live provider, a log, or a refusal."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable, Mapping
 
 from server.notifications.models import ChannelName
+from server.preflight import missing_provider_settings
 from server.settings import Settings
 from workers.channels.base import Channel
 from workers.channels.email import SmtpEmailChannel
@@ -14,26 +15,10 @@ from workers.channels.expo import ExpoChannel
 from workers.channels.fcm import FcmChannel
 from workers.channels.log import LogChannel
 from workers.channels.sms import TwilioSmsChannel
+from workers.channels.unavailable import UnavailableChannel
 from workers.channels.webpush import WebPushChannel
 
 log = logging.getLogger(__name__)
-
-
-def configured(settings: Settings) -> dict[ChannelName, bool]:
-    """Whether each provider has what it needs to go live."""
-    return {
-        ChannelName.EXPO: True,
-        ChannelName.FCM: bool(
-            settings.fcm_project_id and (settings.fcm_credentials_file or settings.fcm_access_token)
-        ),
-        ChannelName.WEBPUSH: bool(settings.webpush_vapid_private_key),
-        ChannelName.SMS: bool(
-            settings.twilio_account_sid
-            and settings.twilio_auth_token
-            and settings.twilio_from_number
-        ),
-        ChannelName.EMAIL: bool(settings.smtp_url),
-    }
 
 
 FACTORIES: dict[ChannelName, Callable[[Settings], Channel]] = {
@@ -46,14 +31,25 @@ FACTORIES: dict[ChannelName, Callable[[Settings], Channel]] = {
 
 
 def build_channels(settings: Settings) -> dict[ChannelName, Channel]:
-    ready = configured(settings)
+    """Live providers, or logs with ``delivery`` 'log'; never a log in place of a live send.
+
+    A channel outside DOORSTEP_CHANNELS, or one that live delivery has no settings for
+    (production refuses to start then: server/preflight.py), marks its deliveries dead.
+    """
+    missing = missing_provider_settings(settings)
     channels: dict[ChannelName, Channel] = {}
     for name in ChannelName:
-        if settings.live_delivery and ready[name]:
+        reason: str | None = None
+        if name not in settings.channels:
+            reason = f"{name} is not enabled on this deployment (DOORSTEP_CHANNELS)"
+        elif settings.live_delivery and missing[name]:
+            reason = f"{name} is not configured: set {', '.join(missing[name])}"
+        if reason is not None:
+            log.warning("%s: its deliveries are marked dead, not sent", reason)
+            channels[name] = UnavailableChannel(name, reason)
+        elif settings.live_delivery:
             channels[name] = FACTORIES[name](settings)
         else:
-            if settings.live_delivery:
-                log.warning("%s is not configured: its deliveries are only logged", name)
             channels[name] = LogChannel(name)
     return channels
 
