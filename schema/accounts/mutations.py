@@ -97,7 +97,9 @@ class UpdateMemberInput:
 
     display_name: str | None = None
     role: Role | None = None
-    area_ids: list[strawberry.ID] | None = None
+    area_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description=f"At most {MAX_IDS} areas."
+    )
 
 
 @strawberry.type
