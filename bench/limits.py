@@ -22,7 +22,7 @@ from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDept
 
 from schema import build_schema
 from schema.root import Mutation, Query, Subscription
-from server.settings import Settings
+from server.core.settings import Settings
 
 
 def fragment_bomb(levels: int = 20) -> str:

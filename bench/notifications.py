@@ -43,11 +43,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from server.accounts.models import Organisation
-from server.migrate import upgrade
+from server.cli.migrate import upgrade
+from server.core.services import Services
+from server.core.settings import Settings
 from server.notifications.models import Delivery, DeliveryStatus, Notification
 from server.notifications.spec import NotifySpec, stage_notification
-from server.services import Services
-from server.settings import Settings
 from tests.fakes.expo import FakeExpo
 from tests.helpers import add_organisers
 from tests.redis_server import RedisServer
@@ -172,7 +172,7 @@ async def worker_process(env: dict[str, str], log: Path) -> AsyncIterator[None]:
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "server.cli",
+            "server.cli.main",
             "worker",
             env=env,
             cwd=log.parent,

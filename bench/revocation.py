@@ -32,11 +32,11 @@ import httpx
 
 from bench.notifications import BenchError, bench_database, bench_redis, bench_settings
 from server.accounts.models import Organisation, User
-from server.app import create_app
-from server.enums import Role
+from server.core.enums import Role
+from server.core.services import Services
 from server.security.revocation import Revocations
 from server.security.tokens import AccessClaims
-from server.services import Services
+from server.web.app import create_app
 from tests.redis_server import free_port
 
 

@@ -1,4 +1,4 @@
-"""Alembic environment: runs on a connection handed in by server.migrate, or its own."""
+"""Alembic environment: runs on a connection handed in by server.cli.migrate, or its own."""
 
 from __future__ import annotations
 

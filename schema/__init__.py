@@ -17,9 +17,9 @@ from schema.limits import DocumentLimits, Limits, limits_rule
 from schema.logcontext import LogContext
 from schema.root import Mutation, Query, Subscription
 from schema.scalars import SCALAR_OVERRIDES
-from server.errors import AccessDenied, UserError
-from server.requestid import request_id
-from server.settings import Settings
+from server.core.errors import AccessDenied, UserError
+from server.core.settings import Settings
+from server.web.requestid import request_id
 
 SDL_PATH = Path(__file__).with_name("schema.graphql")
 log = logging.getLogger("doorstep.graphql")

@@ -13,10 +13,10 @@ from starlette.websockets import WebSocket
 from strawberry.types import Info as _Info
 
 from schema.loaders import Loaders
-from server.errors import AccessDenied
+from server.core.errors import AccessDenied
+from server.core.services import Services
 from server.security.access import Actor
 from server.security.tokens import AccessToken
-from server.services import Services
 
 
 @dataclass

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import strawberry
 
-from server.enums import Platform, PushProvider, Role
-from server.errors import UserErrorCode
+from server.core.enums import Platform, PushProvider, Role
+from server.core.errors import UserErrorCode
 from server.notifications.models import DigestFrequency, NotificationKind
 
 for _enum in (Role, Platform, PushProvider, DigestFrequency, NotificationKind, UserErrorCode):

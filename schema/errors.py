@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from schema.enums import UserErrorCode
-from server.errors import UserError as DomainUserError
+from server.core.errors import UserError as DomainUserError
 
 
 @strawberry.type

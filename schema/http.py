@@ -16,8 +16,8 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET, UnsetType
 
 from schema.context import Context
+from server.core.services import Services
 from server.security.tokens import AccessToken, InvalidToken
-from server.services import Services
 from server.web import graphiql
 
 _open_contexts: ContextVar[list[Context] | None] = ContextVar("open_contexts", default=None)

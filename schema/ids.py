@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 
 from schema.lists import MAX_IDS, capped
-from server.errors import UserError, UserErrorCode
+from server.core.errors import UserError, UserErrorCode
 
 
 def parse_id(value: str, field: str, what: str = "object") -> uuid.UUID:

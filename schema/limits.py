@@ -38,7 +38,7 @@ from graphql.validation import ValidationContext, ValidationRule
 from graphql.validation.validate import ValidationAbortedError
 from strawberry.extensions import SchemaExtension
 
-from server.settings import Settings
+from server.core.settings import Settings
 
 # Pairs of fields that graphql-core's OverlappingFieldsCanBeMergedRule may compare: for
 # each place in the result, n fields selected there (fragments expanded) make n(n-1)/2

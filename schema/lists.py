@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TypeVar
 
-from server.errors import UserError, UserErrorCode
+from server.core.errors import UserError, UserErrorCode
 
 T = TypeVar("T")
 

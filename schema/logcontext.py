@@ -6,14 +6,14 @@ from collections.abc import Iterator
 
 from strawberry.extensions import SchemaExtension
 
-from server import logs
+from server.core import logs
 
 MAX_NAME_CHARS = 100
 
 
 class LogContext(SchemaExtension):
     """Set, not reset: the values stay for the rest of the request (uvicorn's access line
-    included) and end with the request's log context (server.requestid)."""
+    included) and end with the request's log context (server.web.requestid)."""
 
     def _set_operation(self) -> None:
         name = self.execution_context.operation_name

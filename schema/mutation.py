@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from schema.context import Context
 from schema.errors import UserError, user_errors
-from server.errors import UserError as DomainUserError
-from server.errors import UserErrorCode
+from server.core.errors import UserError as DomainUserError
+from server.core.errors import UserErrorCode
 
 T = TypeVar("T")
 RACE = "Someone else made the same change at the same moment. Reload and try again."

@@ -9,7 +9,7 @@ import strawberry
 from graphql import GraphQLError
 
 from schema.context import Context
-from server.pagination import Page, PageRequest
+from server.core.pagination import Page, PageRequest
 
 T = TypeVar("T")
 M = TypeVar("M")

@@ -22,13 +22,13 @@ from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
 from server.accounts.models import Area, Organisation, User
-from server.app import create_app
-from server.enums import Role
-from server.migrate import upgrade
+from server.cli.migrate import upgrade
+from server.core.enums import Role
+from server.core.services import Services
+from server.core.settings import Settings
 from server.security.access import Actor
 from server.security.tokens import AccessClaims
-from server.services import Services
-from server.settings import Settings
+from server.web.app import create_app
 from tests.contract_ops import op
 from tests.helpers import SECRET
 

@@ -14,10 +14,10 @@ from pathlib import Path
 import httpx
 
 from server.accounts.models import Device, User
-from server.db import Database
-from server.enums import Platform, PushProvider, Role
-from server.services import Services
-from server.settings import Settings
+from server.core.db import Database
+from server.core.enums import Platform, PushProvider, Role
+from server.core.services import Services
+from server.core.settings import Settings
 from tests.redis_server import free_port
 from workers.main import build_worker
 from workers.runtime import Runtime
@@ -50,7 +50,7 @@ async def start_api(
         **env,
     }
     process = await asyncio.create_subprocess_exec(
-        *(sys.executable, "-m", "server.cli", "serve", "--port", str(port)),
+        *(sys.executable, "-m", "server.cli.main", "serve", "--port", str(port)),
         env=environ,
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,

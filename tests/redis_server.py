@@ -16,7 +16,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 from redis.retry import Retry
 
-from server.devredis import redis_server_executable
+from server.cli.devredis import redis_server_executable
 from tests.fakes.server import Service, free_socket
 
 START_TIMEOUT = 10.0

@@ -40,7 +40,7 @@ class ServeProcess(Service):
             self.process = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
-                "server.cli",
+                "server.cli.main",
                 "serve",
                 *self.args,
                 cwd=self.workdir,

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from server.enums import Role
+from server.core.enums import Role
+from server.core.services import Services
+from server.core.settings import Settings
 from server.notifications.models import ChannelName, Delivery, DeliveryStatus, Notification
 from server.outbox.models import OutboxMessage
-from server.services import Services
-from server.settings import Settings
 from tests.fakes.smtp import FakeSmtp
 from tests.helpers import eventually, running_worker
 

@@ -14,9 +14,9 @@ from sqlmodel import col
 
 from server.accounts.members import CANNOT_INVITE
 from server.accounts.models import User
-from server.enums import Role
+from server.core.enums import Role
+from server.core.services import Services
 from server.outbox.models import OutboxMessage
-from server.services import Services
 from tests.conftest import PASSWORD, GraphQLClient, Org
 
 AREAS_PAGE = """

@@ -13,10 +13,10 @@ import sqlalchemy as sa
 from sqlmodel import col
 
 from schema import schema
-from server.enums import Role
+from server.core.enums import Role
+from server.core.services import Services
 from server.notifications.models import Notification, NotificationKind
 from server.outbox.models import OutboxMessage
-from server.services import Services
 from tests.conftest import PASSWORD, GraphQLClient, Org
 from tests.contract_ops import op
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from server.enums import Role
+from server.core.enums import Role
 from tests.test_graphql_limits import ClientFactory, client_with
 
 __all__ = ["client_with"]  # the fixture, used below

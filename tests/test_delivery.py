@@ -10,13 +10,13 @@ import pytest
 import sqlalchemy as sa
 
 from server.accounts.models import Device, User
-from server.enums import Role
-from server.models import utcnow
+from server.core.enums import Role
+from server.core.models import utcnow
+from server.core.services import Services
+from server.core.settings import Settings
 from server.notifications.failures import requeue_dead
 from server.notifications.models import ChannelName, Delivery, DeliveryStatus
 from server.notifications.spec import NotifySpec, stage_notification
-from server.services import Services
-from server.settings import Settings
 from tests.fakes.expo import FakeExpo
 from tests.helpers import add_organisers, eventually, running_worker
 from workers.jobs.receipts import check_expo_receipts
@@ -156,8 +156,8 @@ async def test_dead_after_last_attempt_then_requeued(make_org, services, expo, w
 
 
 async def _admin_failures(services: Services, org: Any) -> list[Delivery]:
+    from server.core.pagination import PageRequest
     from server.notifications.failures import list_failures
-    from server.pagination import PageRequest
 
     async with services.db.session() as session:
         page = await list_failures(session, org.actor(Role.ADMIN), PageRequest(first=10))

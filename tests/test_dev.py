@@ -18,8 +18,8 @@ import psutil
 import pytest
 import redis
 
-from server.devredis import DevRedis, answers, redis_server_executable
-from server.settings import Settings
+from server.cli.devredis import DevRedis, answers, redis_server_executable
+from server.core.settings import Settings
 from tests.conftest import REDIS_URL
 
 pytestmark = pytest.mark.slow
@@ -122,7 +122,7 @@ class Dev:
         self.log_path = tmp_path / "dev.log"
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "server.cli", "dev", *port],
+                [sys.executable, "-m", "server.cli.main", "dev", *port],
                 cwd=tmp_path,
                 env=env,
                 stdin=subprocess.DEVNULL,
@@ -190,8 +190,8 @@ def test_dev_serves_the_api_with_a_worker_and_stops_everything_on_ctrl_c(
 
     children = dev.descendants()
     lines = command_lines(children)
-    assert any("server.cli serve" in line for line in lines), lines
-    assert any("server.cli worker" in line for line in lines), lines
+    assert any("server.cli.main serve" in line for line in lines), lines
+    assert any("server.cli.main worker" in line for line in lines), lines
     assert any("redis-server" in line for line in lines), lines
     time.sleep(1)  # the worker has connected to Redis and is still running
     assert all(p.is_running() for p in children), dev.output
@@ -215,7 +215,7 @@ def test_dev_stops_the_rest_and_fails_when_a_child_dies(
     dev.wait_until_ready()
     children = dev.descendants()
     assert not any("redis-server" in line for line in command_lines(children))
-    api = next(p for p in children if "server.cli serve" in " ".join(p.cmdline()))
+    api = next(p for p in children if "server.cli.main serve" in " ".join(p.cmdline()))
     api.kill()
     assert dev.process.wait(30) == 1, dev.output
     _gone, alive = psutil.wait_procs(children, timeout=5)

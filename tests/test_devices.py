@@ -13,13 +13,13 @@ from sqlmodel import col
 
 from server.accounts.models import Device
 from server.audit.models import AuditEntry
-from server.enums import Role
-from server.models import utcnow
+from server.core.enums import Role
+from server.core.models import utcnow
+from server.core.services import Services
+from server.core.settings import Settings
 from server.notifications.models import Delivery, DeliveryStatus, Notification
 from server.notifications.service import create_notifications
 from server.notifications.spec import NotifySpec, stage_notification
-from server.services import Services
-from server.settings import Settings
 from tests.conftest import GraphQLClient, Org
 from tests.contract_ops import op
 from tests.fakes.expo import FakeExpo

@@ -23,8 +23,8 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from schema import schema
-from server.enums import Role
-from server.settings import Settings
+from server.core.enums import Role
+from server.core.settings import Settings
 from tests.conftest import REDIS_URL, SECRET, GraphQLClient
 from tests.helpers import start_api, stop_api
 

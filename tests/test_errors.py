@@ -13,11 +13,11 @@ import httpx
 import pytest
 
 from server.accounts import areas
-from server.app import create_app
-from server.enums import Role
-from server.preflight import ConfigurationError, production_problems
-from server.services import Services
-from server.settings import Settings, get_settings
+from server.core.enums import Role
+from server.core.preflight import ConfigurationError, production_problems
+from server.core.services import Services
+from server.core.settings import Settings, get_settings
+from server.web.app import create_app
 from tests.conftest import GraphQLClient
 from tests.test_graphql_limits import PRODUCTION, ClientFactory, client_with
 

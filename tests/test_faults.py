@@ -28,14 +28,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from server.accounts.models import Organisation, User
-from server.app import create_app
-from server.enums import Role
+from server.core.enums import Role
+from server.core.services import Services
+from server.core.settings import Settings
 from server.notifications.models import Delivery, DeliveryStatus
 from server.notifications.spec import NotifySpec, stage_notification
 from server.security.passwords import Passwords
 from server.security.tokens import AccessClaims
-from server.services import Services
-from server.settings import Settings
+from server.web.app import create_app
 from tests.conftest import PASSWORD, REDIS_URL, SECRET, GraphQLClient
 from tests.contract_ops import op
 from tests.fakes.expo import FakeExpo
@@ -81,7 +81,7 @@ class WorkerProcess:
             self.process = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
-                "server.cli",
+                "server.cli.main",
                 "worker",
                 env=self.env,
                 cwd=self.log.parent,

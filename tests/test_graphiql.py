@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from server.settings import Settings
+from server.core.settings import Settings
 from server.web.graphiql import ASSETS, ASSETS_PATH
 from tests.conftest import REDIS_URL, SECRET, GraphQLClient, unavailable
 from tests.serve import ServeProcess

@@ -13,10 +13,10 @@ from graphql import get_introspection_query, parse, validate
 
 from schema import schema
 from schema.limits import MAX_REPEATED_PAIRS, Limits, limits_rule
-from server.app import create_app
-from server.enums import Role
-from server.services import Services
-from server.settings import Settings
+from server.core.enums import Role
+from server.core.services import Services
+from server.core.settings import Settings
+from server.web.app import create_app
 from tests.conftest import GraphQLClient
 from tests.contract_ops import operations as contract_operations
 

@@ -23,7 +23,8 @@ from schema import build_schema
 from schema.context import Context
 from server.accounts.models import Area, Device, User, UserArea
 from server.audit.models import AuditEntry
-from server.enums import Role
+from server.core.enums import Role
+from server.core.services import Services
 from server.notifications.live import channel_for, publish
 from server.notifications.models import (
     ChannelName,
@@ -34,7 +35,6 @@ from server.notifications.models import (
     NotificationPreference,
 )
 from server.outbox.models import OutboxMessage
-from server.services import Services
 from tests.conftest import PASSWORD, GraphQLClient, Org
 from tests.contract_ops import op
 

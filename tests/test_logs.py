@@ -15,11 +15,11 @@ import sqlalchemy as sa
 from pydantic import ValidationError
 from sqlmodel import col
 
-from server.enums import Role
-from server.logs import build_handler, redact
+from server.core.enums import Role
+from server.core.logs import build_handler, redact
+from server.core.services import Services
+from server.core.settings import Settings
 from server.outbox.models import OutboxMessage
-from server.services import Services
-from server.settings import Settings
 from tests.conftest import REDIS_URL, SECRET, GraphQLClient, Org
 from tests.helpers import eventually, running_worker
 from tests.serve import ServeProcess

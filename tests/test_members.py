@@ -15,11 +15,11 @@ from sqlmodel import col
 from server.accounts import members
 from server.accounts.members import DEACTIVATED_MEMBER, LAST_ADMIN, MemberChanges
 from server.accounts.models import Device, User
-from server.enums import Role
-from server.errors import AccessDenied
+from server.core.enums import Role
+from server.core.errors import AccessDenied
+from server.core.services import Services
 from server.outbox.models import OutboxMessage
 from server.security.access import Actor
-from server.services import Services
 from tests.conftest import PASSWORD, GraphQLClient, Org
 from tests.contract_ops import op
 

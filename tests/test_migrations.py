@@ -19,8 +19,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
-from server.db import create_engine
-from server.migrate import alembic_config, downgrade, pending_model_changes, upgrade
+from server.cli.migrate import alembic_config, downgrade, pending_model_changes, upgrade
+from server.core.db import create_engine
 from tests.conftest import PG_ADMIN_URL, _asyncpg_dsn
 
 

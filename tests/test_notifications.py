@@ -13,7 +13,9 @@ from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.models import Area, Device, User, UserArea
-from server.enums import Platform, PushProvider, Role
+from server.core.enums import Platform, PushProvider, Role
+from server.core.queue import create_queue
+from server.core.services import Services
 from server.notifications import digests, reminders
 from server.notifications.models import (
     ChannelName,
@@ -27,8 +29,6 @@ from server.notifications.recipients import senior_organisers_for_area
 from server.notifications.service import create_notifications
 from server.notifications.spec import NotifySpec, stage_notification
 from server.outbox.models import OutboxMessage
-from server.queue import create_queue
-from server.services import Services
 from workers.jobs.digests import send_due_digests
 from workers.jobs.reminders import fire
 from workers.outbox import handle_outbox, relay_once

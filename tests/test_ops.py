@@ -8,9 +8,9 @@ from typing import Any
 import httpx
 import pytest
 
-from server.app import create_app
-from server.services import Services
-from server.settings import Settings
+from server.core.services import Services
+from server.core.settings import Settings
+from server.web.app import create_app
 
 
 @pytest.fixture

@@ -17,13 +17,13 @@ from sqlmodel import col
 
 from server.accounts.models import ActionToken, User
 from server.audit.models import AuditEntry
-from server.enums import Role
-from server.models import utcnow
+from server.core.enums import Role
+from server.core.models import utcnow
+from server.core.services import Services
+from server.core.settings import Settings
 from server.outbox.models import OutboxMessage
 from server.security.passwords import Passwords
 from server.security.tokens import hash_token
-from server.services import Services
-from server.settings import Settings
 from tests.conftest import PASSWORD, GraphQLClient, Org
 
 NEW_PASSWORD = "a brand new passphrase"

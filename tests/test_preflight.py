@@ -21,9 +21,9 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from server.enums import ChannelName
-from server.preflight import production_problems
-from server.settings import Settings
+from server.core.enums import ChannelName
+from server.core.preflight import production_problems
+from server.core.settings import Settings
 from tests.conftest import PG_ADMIN_URL, REDIS_URL, _asyncpg_dsn
 from tests.fakes import vapid_key_pair
 from tests.test_dev import free_port

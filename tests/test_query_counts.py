@@ -10,8 +10,8 @@ import pytest
 
 from server.accounts.models import Area, User, UserArea
 from server.audit.service import record
-from server.enums import Role
-from server.services import Services
+from server.core.enums import Role
+from server.core.services import Services
 from tests.conftest import GraphQLClient, Org, QueryCounter
 
 Seed = Callable[[Services, Org, int], Awaitable[None]]

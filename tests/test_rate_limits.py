@@ -18,10 +18,10 @@ from typing import Any
 import httpx
 import pytest
 
-from server.app import create_app
-from server.enums import Role
-from server.services import Services
-from server.settings import Settings
+from server.core.enums import Role
+from server.core.services import Services
+from server.core.settings import Settings
+from server.web.app import create_app
 from tests.conftest import PASSWORD, GraphQLClient
 from tests.contract_ops import op
 from tests.helpers import eventually, start_api, stop_api

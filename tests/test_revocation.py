@@ -22,11 +22,11 @@ from sqlmodel import col
 
 from schema import build_schema
 from schema.context import Context
-from server.app import create_app
-from server.enums import Role
+from server.core.enums import Role
+from server.core.services import Services
+from server.core.settings import Settings
 from server.outbox.models import OutboxMessage
-from server.services import Services
-from server.settings import Settings
+from server.web.app import create_app
 from tests.conftest import PASSWORD, GraphQLClient, Org
 from tests.contract_ops import op
 from tests.redis_server import RedisServer

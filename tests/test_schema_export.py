@@ -8,7 +8,7 @@ from graphql import build_schema as build_sdl
 from graphql import find_breaking_changes
 
 from schema import SDL_PATH, schema, sdl
-from server.cli import main
+from server.cli.main import main
 
 
 def test_checked_in_sdl_equals_the_built_schema() -> None:

@@ -23,11 +23,11 @@ from sqlmodel import col
 
 from server.accounts.models import RefreshToken, User
 from server.audit.models import AuditEntry
-from server.enums import Role
-from server.models import utcnow
+from server.core.enums import Role
+from server.core.models import utcnow
+from server.core.services import Services
 from server.security.ratelimit import AttemptLimiter, RedisOutage
 from server.security.tokens import hash_token
-from server.services import Services
 from tests.conftest import PASSWORD, GraphQLClient, Org
 from tests.contract_ops import op
 

@@ -1,4 +1,4 @@
-from server.enums import Role
+from server.core.enums import Role
 from tests.conftest import PASSWORD
 
 

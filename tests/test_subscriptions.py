@@ -12,10 +12,10 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from server.enums import Role
+from server.core.enums import Role
+from server.core.services import Services
+from server.core.settings import Settings
 from server.notifications.spec import NotifySpec, stage_notification
-from server.services import Services
-from server.settings import Settings
 from tests.contract_ops import op
 from tests.helpers import running_worker, start_api, stop_api
 

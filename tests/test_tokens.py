@@ -11,11 +11,11 @@ from typing import Any
 import jwt
 import pytest
 
-from server.enums import Role
-from server.models import utcnow
+from server.core.enums import Role
+from server.core.models import utcnow
+from server.core.services import Services
+from server.core.settings import Settings
 from server.security.tokens import AccessClaims, AccessTokens, InvalidToken
-from server.services import Services
-from server.settings import Settings
 from tests.conftest import PASSWORD, SECRET, GraphQLClient, Org
 from tests.contract_ops import op
 

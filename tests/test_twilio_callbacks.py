@@ -14,7 +14,8 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from server.accounts.models import Organisation
-from server.models import utcnow
+from server.core.models import utcnow
+from server.core.services import Services
 from server.notifications.models import (
     ChannelName,
     Delivery,
@@ -28,7 +29,6 @@ from server.notifications.twilio import (
     twilio_status,
     valid_signature,
 )
-from server.services import Services
 from tests.fakes import FakeTwilio, provider_settings
 from workers.channels.base import Message, Result
 from workers.channels.sms import TwilioSmsChannel

@@ -21,9 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from server.accounts.models import Device
-from server.models import utcnow
+from server.core.models import utcnow
+from server.core.settings import Settings
 from server.notifications.models import ChannelName, Delivery, DeliveryStatus, Notification
-from server.settings import Settings
 from workers.channels.base import Channel, Message, Outcome, Result
 from workers.runtime import Runtime
 

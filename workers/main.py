@@ -12,12 +12,12 @@ from saq import CronJob, Worker
 from saq.queue.redis import RedisQueue
 from saq.types import PartialTimersDict
 
-from server import logs
-from server.logs import configure_logging
-from server.preflight import require_ready
-from server.queue import create_queue
-from server.services import Services
-from server.settings import Settings, get_settings
+from server.core import logs
+from server.core.logs import configure_logging
+from server.core.preflight import require_ready
+from server.core.queue import create_queue
+from server.core.services import Services
+from server.core.settings import Settings, get_settings
 from workers.channels.registry import build_channels, close_channels
 from workers.dispatch import dispatch
 from workers.jobs.digests import send_digests

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from server.accounts.models import Organisation, User
-from server.models import utcnow
+from server.core.models import utcnow
 from server.notifications import live
 from server.notifications.reminders import SCHEDULE_TOPIC
 from server.notifications.service import NewNotification, create_notifications

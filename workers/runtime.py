@@ -7,8 +7,8 @@ from typing import Any
 
 from saq.queue.redis import RedisQueue
 
+from server.core.services import Services
 from server.notifications.models import ChannelName
-from server.services import Services
 from workers.channels.base import Channel
 
 

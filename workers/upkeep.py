@@ -10,7 +10,7 @@ from datetime import timedelta
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
-from server.models import utcnow
+from server.core.models import utcnow
 from workers.dispatch import due_channels, settle_stale_claims
 from workers.jobs.reminders import requeue_due
 from workers.kick import kick

@@ -10,7 +10,7 @@ from schema.enums import Role
 from schema.pagination import Connection, connection, page_request
 from schema.permissions import IsAuthenticated
 from server.accounts import areas, members
-from server.errors import AccessDenied
+from server.core.errors import AccessDenied
 
 
 @strawberry.input

@@ -13,10 +13,10 @@ from sqlmodel import col
 
 from server.accounts.models import Area
 from server.audit.service import record
-from server.errors import Problem, UserError, UserErrorCode, not_found
-from server.pagination import Page, PageRequest, paginate
+from server.core.errors import Problem, UserError, UserErrorCode, not_found
+from server.core.pagination import Page, PageRequest, paginate
+from server.core.validation import checked, collect, optional_text, required_text
 from server.security.access import STAFF, Actor
-from server.validation import checked, collect, optional_text, required_text
 
 T = TypeVar("T")
 

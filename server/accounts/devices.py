@@ -19,12 +19,12 @@ from sqlmodel import col
 
 from server.accounts.models import Device
 from server.audit.service import record
-from server.enums import Platform, PushProvider
-from server.errors import UserError, UserErrorCode, not_found
-from server.models import utcnow
+from server.core.enums import Platform, PushProvider
+from server.core.errors import UserError, UserErrorCode, not_found
+from server.core.models import utcnow
+from server.core.validation import optional_text, required_text
 from server.notifications.models import Delivery, DeliveryStatus
 from server.security.access import Actor
-from server.validation import optional_text, required_text
 
 MAX_TOKEN_CHARS = 4096
 _EXPO = re.compile(r"^Expo(nent)?PushToken\[[^\[\]\s]+\]$")

@@ -13,14 +13,14 @@ from sqlmodel import col
 from server.accounts.models import Area, Device, Organisation, User, UserArea
 from server.accounts.sessions import issue_action_token, retire_action_tokens
 from server.audit.service import record
-from server.enums import Role, TokenPurpose
-from server.errors import AccessDenied, Problem, UserError, UserErrorCode, not_found
-from server.models import utcnow
-from server.pagination import Page, PageRequest, paginate
+from server.core.enums import Role, TokenPurpose
+from server.core.errors import AccessDenied, Problem, UserError, UserErrorCode, not_found
+from server.core.models import utcnow
+from server.core.pagination import Page, PageRequest, paginate
+from server.core.services import Services
+from server.core.validation import check_email, checked, collect, required_text
 from server.security.access import MEMBER_VIEWERS, Actor
 from server.security.revocation import Revoked, end_sessions
-from server.services import Services
-from server.validation import check_email, checked, collect, required_text
 
 T = TypeVar("T")
 

@@ -8,8 +8,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from server.enums import Platform, PushProvider, Role, TokenPurpose, enum_column
-from server.models import Table
+from server.core.enums import Platform, PushProvider, Role, TokenPurpose, enum_column
+from server.core.models import Table
 
 
 class Organisation(Table, table=True):

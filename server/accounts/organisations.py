@@ -8,11 +8,11 @@ from sqlmodel import col
 
 from server.accounts.models import Organisation, User
 from server.audit.service import record
-from server.enums import Role
-from server.errors import UserError, UserErrorCode
+from server.core.enums import Role
+from server.core.errors import UserError, UserErrorCode
+from server.core.services import Services
+from server.core.validation import check_email, required_text
 from server.security.passwords import password_problem
-from server.services import Services
-from server.validation import check_email, required_text
 
 
 async def create_organisation_with_admin(

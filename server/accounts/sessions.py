@@ -12,15 +12,15 @@ from sqlmodel import col
 
 from server.accounts.models import ActionToken, RefreshToken, User
 from server.audit.service import record
-from server.enums import TokenPurpose
-from server.errors import UserError, UserErrorCode
-from server.models import utcnow
+from server.core.enums import TokenPurpose
+from server.core.errors import UserError, UserErrorCode
+from server.core.models import utcnow
+from server.core.services import Services
+from server.core.validation import normalise_email
 from server.outbox.service import stage
 from server.security.passwords import password_problem
 from server.security.revocation import end_family, end_sessions
 from server.security.tokens import AccessClaims, hash_token, new_opaque_token
-from server.services import Services
-from server.validation import normalise_email
 
 WRONG_LOGIN = "That email and password do not match an account."
 SESSION_ENDED = "This session has ended. Sign in again."

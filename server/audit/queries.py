@@ -7,8 +7,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from server.audit.models import AuditEntry
-from server.enums import Role
-from server.pagination import Page, PageRequest, paginate
+from server.core.enums import Role
+from server.core.pagination import Page, PageRequest, paginate
 from server.security.access import Actor
 
 

@@ -8,10 +8,10 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from server.enums import Role
-from server.models import utcnow
+from server.core.enums import Role
+from server.core.models import utcnow
+from server.core.pagination import Page, PageRequest, paginate
 from server.notifications.models import Delivery, DeliveryStatus, Notification
-from server.pagination import Page, PageRequest, paginate
 from server.security.access import Actor
 
 FAILED = (DeliveryStatus.DEAD, DeliveryStatus.FAILED)

@@ -9,12 +9,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from server.audit.service import record
-from server.errors import Problem, UserErrorCode
-from server.models import utcnow
+from server.core.errors import Problem, UserErrorCode
+from server.core.models import utcnow
+from server.core.pagination import Page, PageRequest, paginate
+from server.core.validation import collect
 from server.notifications.models import Notification
-from server.pagination import Page, PageRequest, paginate
 from server.security.access import Actor
-from server.validation import collect
 
 
 def _mine(actor: Actor) -> sa.Select[Notification]:

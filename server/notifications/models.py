@@ -9,8 +9,8 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlmodel import Field
 
-from server.enums import ChannelName, enum_column
-from server.models import Table, utcnow
+from server.core.enums import ChannelName, enum_column
+from server.core.models import Table, utcnow
 
 
 class DigestFrequency(StrEnum):

@@ -13,10 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from server.audit.service import record
-from server.errors import Problem, UserError, UserErrorCode
+from server.core.errors import Problem, UserError, UserErrorCode
+from server.core.validation import collect
 from server.notifications.models import DigestFrequency, NotificationPreference, defaults_for
 from server.security.access import Actor
-from server.validation import collect
 
 _HHMM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 

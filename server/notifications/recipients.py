@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from server.accounts.models import Area, User, UserArea
-from server.enums import Role
+from server.core.enums import Role
 
 
 async def area_with_ancestors(

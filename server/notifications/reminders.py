@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from server.models import utcnow
+from server.core.models import utcnow
 from server.notifications.models import Reminder, ReminderStatus
 from server.notifications.spec import NotifySpec
 from server.outbox.service import stage

@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from server.accounts.models import Device, User
-from server.enums import PushProvider
-from server.models import utcnow
+from server.core.enums import PushProvider
+from server.core.models import utcnow
 from server.notifications.models import (
     ChannelName,
     Delivery,

@@ -15,7 +15,7 @@ from sqlmodel import col
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server.models import utcnow
+from server.core.models import utcnow
 from server.notifications.models import ChannelName, Delivery, DeliveryStatus
 
 Params = Mapping[str, str] | Iterable[tuple[str, str]]

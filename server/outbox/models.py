@@ -6,7 +6,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field
 
-from server.models import Table, utcnow
+from server.core.models import Table, utcnow
 
 
 class OutboxMessage(Table, table=True):

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.models import utcnow
+from server.core.models import utcnow
 from server.outbox.models import OutboxMessage
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from server.enums import Role
-from server.errors import AccessDenied
+from server.core.enums import Role
+from server.core.errors import AccessDenied
 
 
 @dataclass(frozen=True)

@@ -52,9 +52,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from server.accounts.models import RefreshToken, User
-from server.db import Database
-from server.errors import AccessDenied
-from server.models import utcnow
+from server.core.db import Database
+from server.core.errors import AccessDenied
+from server.core.models import utcnow
 from server.security.tokens import AccessToken, epoch_millis
 
 log = logging.getLogger(__name__)

@@ -11,9 +11,9 @@ from datetime import datetime, timedelta
 
 import jwt
 
-from server.enums import Role
-from server.models import utcnow
-from server.settings import Settings
+from server.core.enums import Role
+from server.core.models import utcnow
+from server.core.settings import Settings
 
 ALGORITHM = "HS256"
 

@@ -8,7 +8,7 @@ from starlette.responses import HTMLResponse
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-from server.settings import Settings
+from server.core.settings import Settings
 
 HERE = Path(__file__).parent
 ASSETS = HERE / "static" / "graphiql"

@@ -10,8 +10,8 @@ from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
 from server.accounts.sessions import set_password
-from server.errors import UserError
-from server.services import Services
+from server.core.errors import UserError
+from server.core.services import Services
 
 templates = Jinja2Templates(directory=Path(__file__).with_name("templates"))
 HEADERS = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.settings import Settings
+from server.core.settings import Settings
 from tests.fakes.expo import FakeExpo
 from tests.fakes.fcm import FakeFcm, fcm_error
 from tests.fakes.server import Script, closed_port_url

@@ -11,8 +11,8 @@ from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
 
+from server.core.settings import Settings
 from server.notifications.models import ChannelName
-from server.settings import Settings
 from workers.channels.base import Message, Outcome, Result
 from workers.channels.http import all_outcomes
 

@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 import jwt
 
+from server.core.settings import Settings
 from server.notifications.models import ChannelName
-from server.settings import Settings
 from workers.channels.base import Message, Outcome, Result
 from workers.channels.http import (
     all_outcomes,

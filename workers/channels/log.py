@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
-from server.enums import ChannelName
+from server.core.enums import ChannelName
 from workers.channels.base import Message, Outcome, Result
 
 log = logging.getLogger(__name__)

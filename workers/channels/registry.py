@@ -6,9 +6,9 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping
 
+from server.core.preflight import missing_provider_settings
+from server.core.settings import Settings
 from server.notifications.models import ChannelName
-from server.preflight import missing_provider_settings
-from server.settings import Settings
 from workers.channels.base import Channel
 from workers.channels.email import SmtpEmailChannel
 from workers.channels.expo import ExpoChannel

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 import httpx
 
+from server.core.settings import Settings
 from server.notifications.models import ChannelName
-from server.settings import Settings
 from workers.channels.base import Message, Outcome, Result
 from workers.channels.http import (
     ELLIPSIS,

@@ -18,8 +18,8 @@ import httpx
 from py_vapid import Vapid  # type: ignore[import-untyped]
 from pywebpush import WebPusher, WebPushException
 
+from server.core.settings import Settings
 from server.notifications.models import ChannelName
-from server.settings import Settings
 from workers.channels.base import Message, Outcome, Result
 from workers.channels.http import (
     fit_body,

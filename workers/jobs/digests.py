@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from server.accounts.models import User
-from server.models import utcnow
+from server.core.models import utcnow
 from server.notifications.digests import digest_lines
 from server.notifications.models import (
     DigestFrequency,

@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import col
 
-from server.models import utcnow
+from server.core.models import utcnow
 from server.notifications.models import ChannelName, Delivery, DeliveryStatus
 from workers.channels.base import Result
 from workers.dispatch import disable_devices

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from server.models import utcnow
+from server.core.models import utcnow
 from server.notifications.models import Reminder, ReminderStatus
 from server.notifications.reminders import resolver_for
 from server.notifications.service import NewNotification, create_notifications

@@ -13,8 +13,8 @@ from urllib.parse import urlsplit
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from server.enums import ChannelName
-from server.settings import Settings
+from server.core.enums import ChannelName
+from server.core.settings import Settings
 
 DELIVERY_MODES = ("log", "live")
 MIN_SECRET_KEY_CHARS = 32

@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import Field, IPvAnyNetwork, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from server.enums import ChannelName
+from server.core.enums import ChannelName
 
 VAR_DIR = Path("var")
 
@@ -40,7 +40,7 @@ class Settings(BaseSettings):
     var_dir: Path = VAR_DIR
     database_url: str = "sqlite+aiosqlite:///var/doorstep.db"
     # None means the private development Redis that `doorstep dev` starts (a unix socket
-    # under var/); see server.devredis.
+    # under var/); see server.cli.devredis.
     redis_url: str | None = None
     redis_prefix: str = "doorstep:"
     secret_key: str = ""

@@ -14,9 +14,9 @@ from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
 import server.all_models  # noqa: F401
-from server.db import create_engine
+from server.core.db import create_engine
 
-MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
 def alembic_config(url: str) -> Config:

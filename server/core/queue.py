@@ -5,7 +5,7 @@ from __future__ import annotations
 from redis.asyncio import Redis
 from saq.queue.redis import RedisQueue
 
-from server.settings import Settings
+from server.core.settings import Settings
 
 
 def create_queue(settings: Settings) -> RedisQueue:

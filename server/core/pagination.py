@@ -18,7 +18,7 @@ from typing import Any, Generic, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.errors import UserError, UserErrorCode
+from server.core.errors import UserError, UserErrorCode
 
 T = TypeVar("T")
 

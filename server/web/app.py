@@ -18,15 +18,15 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from schema import build_schema
 from schema.http import GraphQLApp
-from server.bodylimit import BodySizeLimitMiddleware
+from server.core.preflight import require_ready
+from server.core.queue import create_queue
+from server.core.services import Services
+from server.core.settings import Settings, get_settings
 from server.notifications.twilio import twilio_status
-from server.ops import ops_routes
-from server.preflight import require_ready
-from server.queue import create_queue
-from server.requestid import RequestIdMiddleware
-from server.services import Services
-from server.settings import Settings, get_settings
 from server.web import graphiql, pages
+from server.web.bodylimit import BodySizeLimitMiddleware
+from server.web.ops import ops_routes
+from server.web.requestid import RequestIdMiddleware
 
 
 def _services(conn: HTTPConnection) -> Services:
@@ -112,7 +112,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             # The one place that decides who the client is (request.client, which the rate
             # limits and logs use): X-Forwarded-For and -Proto count only from a trusted
             # proxy, and the client is their rightmost entry that is not a trusted proxy.
-            # uvicorn's own proxy handling is off (server.cli), so every ASGI server, and
+            # uvicorn's own proxy handling is off (server.cli.main), so every ASGI server, and
             # the tests, get this same rule from this one setting.
             Middleware(
                 ProxyHeadersMiddleware, trusted_hosts=[str(net) for net in settings.proxies]

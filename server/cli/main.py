@@ -13,8 +13,8 @@ from collections.abc import Callable, Sequence
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
-from server.preflight import ConfigurationError, require_ready
-from server.settings import Settings, get_settings
+from server.core.preflight import ConfigurationError, require_ready
+from server.core.settings import Settings, get_settings
 
 
 def _ready_settings() -> Settings:
@@ -36,18 +36,18 @@ def _listen_on(args: argparse.Namespace) -> None:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from server.logs import configure_logging
+    from server.core.logs import configure_logging
 
     _listen_on(args)
     settings = _ready_settings()
     configure_logging(settings)
     uvicorn.run(
-        "server.app:create_app",
+        "server.web.app:create_app",
         factory=True,
         host=settings.host,
         port=settings.port,
         # Forwarded headers are handled in the app, from DOORSTEP_TRUSTED_PROXIES (see
-        # server.app); uvicorn's handling would trust its own FORWARDED_ALLOW_IPS first.
+        # server.web.app); uvicorn's handling would trust its own FORWARDED_ALLOW_IPS first.
         proxy_headers=False,
         log_config=None,
         ws="websockets-sansio",
@@ -62,14 +62,14 @@ def _worker(args: argparse.Namespace) -> int:
 
 
 def _dev(args: argparse.Namespace) -> int:
-    from server.dev import run_dev
+    from server.cli.dev import run_dev
 
     _listen_on(args)
     return run_dev()
 
 
 def _migrate(args: argparse.Namespace) -> int:
-    from server.migrate import upgrade
+    from server.cli.migrate import upgrade
 
     asyncio.run(upgrade(_ready_settings().database_url, args.revision))
     print(f"database migrated to {args.revision}")
@@ -92,8 +92,8 @@ def _export_schema(args: argparse.Namespace) -> int:
 
 def _create_admin(args: argparse.Namespace) -> int:
     from server.accounts.organisations import create_organisation_with_admin
-    from server.errors import UserError
-    from server.services import Services
+    from server.core.errors import UserError
+    from server.core.services import Services
 
     password = os.environ.get("DOORSTEP_ADMIN_PASSWORD") or getpass.getpass("Password: ")
 
@@ -122,7 +122,7 @@ def _create_admin(args: argparse.Namespace) -> int:
 
 
 def _seed_demo(args: argparse.Namespace) -> int:
-    from server.demo import seed_demo
+    from server.cli.demo import seed_demo
 
     asyncio.run(seed_demo(get_settings()))
     return 0
@@ -131,8 +131,8 @@ def _seed_demo(args: argparse.Namespace) -> int:
 def _notifications(args: argparse.Namespace) -> int:
     import uuid
 
+    from server.core.services import Services
     from server.notifications.failures import count_by_status, requeue_dead
-    from server.services import Services
 
     async def run() -> None:
         services = Services.create(get_settings())

@@ -20,7 +20,7 @@ from typing import Any, TextIO
 from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
-from server.settings import Settings
+from server.core.settings import Settings
 
 request_id: ContextVar[str] = ContextVar("request_id", default="-")
 operation: ContextVar[str | None] = ContextVar("operation", default=None)

@@ -20,11 +20,11 @@ from types import FrameType
 
 import httpx
 
-from server.demo import seed_demo
-from server.devredis import DevRedis, DevRedisError
-from server.logs import configure_logging
-from server.migrate import upgrade
-from server.settings import Settings, browser_host, get_settings
+from server.cli.demo import seed_demo
+from server.cli.devredis import DevRedis, DevRedisError
+from server.cli.migrate import upgrade
+from server.core.logs import configure_logging
+from server.core.settings import Settings, browser_host, get_settings
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 # A child gets this long to stop, beyond the grace the worker gives its running jobs
@@ -45,7 +45,7 @@ def spawn(name: str, args: list[str], env: dict[str, str]) -> Child:
     Its own group keeps a terminal's Ctrl-C away from it: `doorstep dev` stops its children
     itself, in order.
     """
-    command = [sys.executable, "-m", "server.cli", *args]
+    command = [sys.executable, "-m", "server.cli.main", *args]
     return Child(name, subprocess.Popen(command, env=env, process_group=0))  # noqa: S603
 
 

@@ -6,9 +6,9 @@ import sqlalchemy as sa
 from sqlmodel import col
 
 from server.accounts.models import Area, Organisation, User, UserArea
-from server.enums import Role
-from server.services import Services
-from server.settings import Settings
+from server.core.enums import Role
+from server.core.services import Services
+from server.core.settings import Settings
 
 DEMO_ORGANISATION = "Riverside Community Organisers (demo)"
 DEMO_PASSWORD = "doorstep-demo"  # noqa: S105  (printed for the local demo only)

@@ -6,13 +6,13 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from server.db import Database
-from server.redis import create_redis
+from server.core.db import Database
+from server.core.redis import create_redis
+from server.core.settings import Settings
 from server.security.passwords import Passwords
 from server.security.ratelimit import AttemptLimiter, RedisOutage
 from server.security.revocation import Revocations
 from server.security.tokens import AccessTokens
-from server.settings import Settings
 
 
 @dataclass

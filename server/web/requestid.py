@@ -8,7 +8,7 @@ import uuid
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from server.logs import log_context, request_id
+from server.core.logs import log_context, request_id
 
 __all__ = ["RequestIdMiddleware", "request_id"]
 

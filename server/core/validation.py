@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from typing import TypeVar
 
-from server.errors import Problem, UserError, UserErrorCode
+from server.core.errors import Problem, UserError, UserErrorCode
 
 T = TypeVar("T")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

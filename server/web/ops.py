@@ -17,7 +17,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import BaseRoute, Mount
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from server.settings import Settings
+from server.core.settings import Settings
 
 OPS_USER = "ops"
 

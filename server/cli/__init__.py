@@ -1,0 +1,1 @@
+"""The command line: serve, worker, migrate, dev and the operator commands."""
