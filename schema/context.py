@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.websockets import WebSocket
 from strawberry.types import Info as _Info
 
-from schema.loaders import Loaders
 from server.core.errors import AccessDenied
 from server.core.services import Services
 from server.security.access import Actor
 from server.security.tokens import AccessToken
+
+L = TypeVar("L")
 
 
 @dataclass
@@ -28,14 +30,18 @@ class Context:
     token: AccessToken | None = None
     # Set by Strawberry from a websocket's connection_init payload.
     connection_params: dict[str, object] | None = None
-    loaders: Loaders = field(init=False)
+    _loaders: dict[Callable[[Context], Any], Any] = field(default_factory=dict, init=False)
     _session: AsyncSession | None = field(default=None, init=False)
     # GraphQL resolves sibling fields concurrently, but one AsyncSession allows one
     # operation at a time: every use goes through db(), which takes turns.
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
 
-    def __post_init__(self) -> None:
-        self.loaders = Loaders(self)
+    def loaders(self, kind: Callable[[Context], L]) -> L:
+        """This request's loaders of one domain, built on first use (schema.loaders)."""
+        found = self._loaders.get(kind)
+        if found is None:
+            found = self._loaders[kind] = kind(self)
+        return found
 
     @asynccontextmanager
     async def db(self) -> AsyncIterator[AsyncSession]:

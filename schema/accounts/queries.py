@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
+from schema.accounts.loaders import AccountsLoaders
 from schema.accounts.types import AreaType, UserType
 from schema.context import Info
 from schema.enums import Role
@@ -26,7 +27,7 @@ class AccountsQuery:
     @strawberry.field(permission_classes=[IsAuthenticated], description="The signed-in member.")
     async def me(self, info: Info) -> UserType:
         actor = info.context.require_actor()
-        user = await info.context.loaders.user.load(actor.user_id)
+        user = await info.context.loaders(AccountsLoaders).user.load(actor.user_id)
         if user is None or not user.is_active:
             raise AccessDenied("UNAUTHENTICATED")
         return UserType.of(user)
@@ -40,7 +41,7 @@ class AccountsQuery:
         async with ctx.db() as session:
             page = await areas.list_areas(session, ctx.require_actor(), request)
         for area in page.items:  # parents on this page need no query of their own
-            ctx.loaders.area.prime(area.id, area)
+            ctx.loaders(AccountsLoaders).area.prime(area.id, area)
         return connection(ctx, page, AreaType.of)
 
     @strawberry.field(
@@ -66,5 +67,5 @@ class AccountsQuery:
                 active=filter.active if filter else True,
             )
         for user in page.items:
-            ctx.loaders.user.prime(user.id, user)
+            ctx.loaders(AccountsLoaders).user.prime(user.id, user)
         return connection(ctx, page, UserType.of)

@@ -7,8 +7,10 @@ from datetime import datetime
 
 import strawberry
 
+from schema.accounts.loaders import AccountsLoaders
 from schema.context import Info
 from schema.enums import DigestFrequency, Platform, PushProvider, Role
+from schema.notifications.loaders import NotificationsLoaders
 from server.accounts import models
 from server.accounts.sessions import IssuedSession
 from server.notifications.models import NotificationPreference
@@ -46,7 +48,7 @@ class AreaType:
     async def parent(self, info: Info) -> AreaType | None:
         if self._parent_id is None:
             return None
-        parent = await info.context.loaders.area.load(self._parent_id)
+        parent = await info.context.loaders(AccountsLoaders).area.load(self._parent_id)
         return AreaType.of(parent) if parent else None
 
 
@@ -101,14 +103,17 @@ class UserType:
 
     @strawberry.field
     async def organisation(self, info: Info) -> OrganisationType:
-        org = await info.context.loaders.organisation.load(self._model.organisation_id)
+        org = await info.context.loaders(AccountsLoaders).organisation.load(
+            self._model.organisation_id
+        )
         assert org is not None
         return OrganisationType.of(org)
 
     @strawberry.field
     async def areas(self, info: Info) -> list[AreaType]:
         return [
-            AreaType.of(a) for a in await info.context.loaders.areas_of_user.load(self._model.id)
+            AreaType.of(a)
+            for a in await info.context.loaders(AccountsLoaders).areas_of_user.load(self._model.id)
         ]
 
     @strawberry.field
@@ -118,7 +123,7 @@ class UserType:
         if actor is None or actor.user_id != self._model.id:
             return None
         return NotificationPreferencesType.of(
-            await info.context.loaders.preferences.load(self._model.id)
+            await info.context.loaders(NotificationsLoaders).preferences.load(self._model.id)
         )
 
 

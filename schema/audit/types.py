@@ -5,6 +5,7 @@ from datetime import datetime
 
 import strawberry
 
+from schema.accounts.loaders import AccountsLoaders
 from schema.accounts.types import UserType
 from schema.context import Info
 from server.audit.models import AuditEntry
@@ -34,5 +35,5 @@ class AuditEntryType:
     async def actor(self, info: Info) -> UserType | None:
         if self._actor_id is None:
             return None
-        user = await info.context.loaders.user.load(self._actor_id)
+        user = await info.context.loaders(AccountsLoaders).user.load(self._actor_id)
         return UserType.of(user) if user else None

@@ -1,0 +1,31 @@
+"""The notifications domain's DataLoaders: each member's preferences."""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlmodel import col
+from strawberry.dataloader import DataLoader
+
+from server.notifications.models import NotificationPreference, defaults_for
+
+if TYPE_CHECKING:
+    from schema.context import Context
+
+
+class NotificationsLoaders:
+    def __init__(self, ctx: Context) -> None:
+        self._ctx = ctx
+        self.preferences: DataLoader[uuid.UUID, NotificationPreference] = DataLoader(
+            self._preferences
+        )
+
+    async def _preferences(self, user_ids: list[uuid.UUID]) -> list[NotificationPreference]:
+        stmt = sa.select(NotificationPreference).where(
+            col(NotificationPreference.user_id).in_(user_ids)
+        )
+        async with self._ctx.db() as session:
+            found = {p.user_id: p for p in (await session.scalars(stmt)).all()}
+        return [found.get(u) or defaults_for(u) for u in user_ids]
