@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 
 help:
 	@echo "make run     set up .venv, migrate, seed the demo, serve the API and a worker"
-	@echo "make test    set up .venv, then format check, lint, mypy, schema check and pytest"
+	@echo "make test    set up .venv, then format check, lint, mypy, import layers, schema check, pytest"
 	@echo "make lint    the checks without pytest"
 	@echo "make fmt     format the code and apply safe lint fixes"
 	@echo "make bench   run the benchmarks (python -m bench)"
@@ -33,6 +33,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/doorstep export-schema --check
 
 test: lint

@@ -47,7 +47,8 @@ from server.cli.migrate import upgrade
 from server.core.services import Services
 from server.core.settings import Settings
 from server.notifications.models import Delivery, DeliveryStatus, Notification
-from server.notifications.spec import NotifySpec, stage_notification
+from server.notifications.notify import stage_notification
+from server.notifications.spec import NotifySpec
 from tests.fakes.expo import FakeExpo
 from tests.helpers import add_organisers
 from tests.redis_server import RedisServer

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import async_engine_from_config
 from sqlmodel import SQLModel
 
-import server.all_models  # noqa: F401  (fills SQLModel.metadata)
+import server.domains  # noqa: F401  (every manifest names its models: SQLModel.metadata)
 
 config = context.config
 target_metadata = SQLModel.metadata

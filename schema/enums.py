@@ -1,6 +1,7 @@
-"""GraphQL enums (names and values fixed by the client contract).
+"""The shared GraphQL enums (names and values fixed by the client contract).
 
-The domain's own enums are registered with Strawberry in place, so one class serves both.
+Enums are registered with Strawberry in place, so one class serves both. A domain's own
+enums are registered beside its types (schema/<domain>/enums.py).
 """
 
 from __future__ import annotations
@@ -9,14 +10,11 @@ import strawberry
 
 from server.core.enums import Platform, PushProvider, Role
 from server.core.errors import UserErrorCode
-from server.notifications.models import DigestFrequency, NotificationKind
 
-for _enum in (Role, Platform, PushProvider, DigestFrequency, NotificationKind, UserErrorCode):
+for _enum in (Role, Platform, PushProvider, UserErrorCode):
     strawberry.enum(_enum, name=_enum.__name__)
 
 __all__ = [
-    "DigestFrequency",
-    "NotificationKind",
     "Platform",
     "PushProvider",
     "Role",

@@ -16,7 +16,8 @@ from server.core.services import Services
 from server.core.settings import Settings
 from server.notifications.failures import requeue_dead
 from server.notifications.models import ChannelName, Delivery, DeliveryStatus
-from server.notifications.spec import NotifySpec, stage_notification
+from server.notifications.notify import stage_notification
+from server.notifications.spec import NotifySpec
 from tests.fakes.expo import FakeExpo
 from tests.helpers import add_organisers, eventually, running_worker
 from workers.jobs.receipts import check_expo_receipts

@@ -18,8 +18,9 @@ from server.core.models import utcnow
 from server.core.services import Services
 from server.core.settings import Settings
 from server.notifications.models import Delivery, DeliveryStatus, Notification
+from server.notifications.notify import stage_notification
 from server.notifications.service import create_notifications
-from server.notifications.spec import NotifySpec, stage_notification
+from server.notifications.spec import NotifySpec
 from tests.conftest import GraphQLClient, Org
 from tests.contract_ops import op
 from tests.fakes.expo import FakeExpo

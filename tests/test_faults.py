@@ -32,7 +32,8 @@ from server.core.enums import Role
 from server.core.services import Services
 from server.core.settings import Settings
 from server.notifications.models import Delivery, DeliveryStatus
-from server.notifications.spec import NotifySpec, stage_notification
+from server.notifications.notify import stage_notification
+from server.notifications.spec import NotifySpec
 from server.security.passwords import Passwords
 from server.security.tokens import AccessClaims
 from server.web.app import create_app

@@ -14,9 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.models import Area, Device, User, UserArea
 from server.core.enums import Platform, PushProvider, Role
+from server.core.manifest import DigestSection, Domain, Registry, ReminderKind
 from server.core.queue import create_queue
 from server.core.services import Services
-from server.notifications import digests, reminders
+from server.domains import DOMAINS
+from server.notifications import reminders
+from server.notifications.digests import send_due_digests
 from server.notifications.models import (
     ChannelName,
     Delivery,
@@ -25,12 +28,12 @@ from server.notifications.models import (
     Reminder,
     ReminderStatus,
 )
+from server.notifications.notify import stage_notification
 from server.notifications.recipients import senior_organisers_for_area
+from server.notifications.reminders import fire
 from server.notifications.service import create_notifications
-from server.notifications.spec import NotifySpec, stage_notification
+from server.notifications.spec import NotifySpec
 from server.outbox.models import OutboxMessage
-from workers.jobs.digests import send_due_digests
-from workers.jobs.reminders import fire
 from workers.outbox import handle_outbox, relay_once
 from workers.runtime import Runtime
 
@@ -41,7 +44,9 @@ NOON = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 async def runtime(services: Services) -> AsyncIterator[Runtime]:
     queue = create_queue(services.settings)
     await queue.connect()
-    yield Runtime(services=services, queue=queue, channels={})
+    # The real domains, and a test domain as campaigns and training will declare theirs.
+    registry = Registry.gather((*DOMAINS, TEST_DOMAIN))
+    yield Runtime(services=services, queue=queue, channels={}, registry=registry)
     await queue.disconnect()
 
 
@@ -216,10 +221,9 @@ async def test_same_event_twice_notifies_once(make_org, services, runtime):
     async with services.db.session() as session:
         row = await session.scalar(sa.select(OutboxMessage))
         assert row is not None and row.dispatched_at is not None
-    ctx = {"runtime": runtime}
-    await handle_outbox(ctx, outbox_id=str(row.id))
+    await handle_outbox(runtime, outbox_id=str(row.id))
     # A second delivery of the same job (at-least-once) and a replay of the event.
-    await handle_outbox(ctx, outbox_id=str(row.id))
+    await handle_outbox(runtime, outbox_id=str(row.id))
     await _notify(services, spec)
     async with services.db.session() as session:
         count = await session.scalar(sa.select(sa.func.count()).select_from(Notification))
@@ -263,9 +267,11 @@ async def _follow_up_due(session: AsyncSession, reminder: Reminder) -> list[Noti
     ]
 
 
+FOLLOW_UP_DUE = ReminderKind("test.follow_up_due", _follow_up_due)
+
+
 @pytest.fixture
 def follow_ups() -> Any:
-    reminders.register("test.follow_up_due", _follow_up_due)
     yield SUBJECTS
     SUBJECTS.clear()
 
@@ -277,7 +283,7 @@ async def _schedule(services: Services, org: Any, subject: uuid.UUID, at: dateti
             organisation_id=org.organisation.id,
             subject_type="follow_up",
             subject_id=subject,
-            kind="test.follow_up_due",
+            kind=FOLLOW_UP_DUE,
             fire_at=at,
         )
         await session.commit()
@@ -322,7 +328,7 @@ async def test_moved_reminder_fires_only_at_the_new_time(make_org, services, run
             organisation_id=org.organisation.id,
             subject_type="follow_up",
             subject_id=subject,
-            kind="test.follow_up_due",
+            kind=FOLLOW_UP_DUE,
             fire_at=NOON + timedelta(days=1),
         )
         await session.commit()
@@ -368,11 +374,16 @@ async def _behind(session: AsyncSession, user: User, day: date) -> list[str]:
     return [f"2 trainees are behind ({day.isoformat()})"] if user.role is Role.TRAINER else []
 
 
+TEST_DOMAIN = Domain(
+    name="test",
+    reminders=(FOLLOW_UP_DUE,),
+    digest_sections=(DigestSection("test.behind", _behind),),
+)
+
+
 @pytest.fixture
-def trainer_section() -> Any:
-    digests.register_section("test.behind", _behind)
-    yield
-    digests.unregister_section("test.behind")
+def trainer_section() -> None:
+    """The test domain's digest section (in the runtime's registry) says something."""
 
 
 async def test_digest_goes_at_seven_local_to_those_with_something_to_say(

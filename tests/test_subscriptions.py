@@ -15,7 +15,8 @@ from websockets.exceptions import ConnectionClosed
 from server.core.enums import Role
 from server.core.services import Services
 from server.core.settings import Settings
-from server.notifications.spec import NotifySpec, stage_notification
+from server.notifications.notify import stage_notification
+from server.notifications.spec import NotifySpec
 from tests.contract_ops import op
 from tests.helpers import running_worker, start_api, stop_api
 

@@ -253,4 +253,5 @@ async def due_channels(session: AsyncSession, now: datetime) -> set[ChannelName]
 
 
 async def dispatch(ctx: dict[str, Any], *, channel: str) -> int:
+    """saq's own job (it heartbeats), registered as DISPATCH, which the domains kick."""
     return await dispatch_channel(Runtime.of(ctx), ChannelName(channel), ctx)

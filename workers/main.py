@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
 from redis.exceptions import RedisError
@@ -14,17 +15,17 @@ from saq.types import PartialTimersDict
 
 from server.core import logs
 from server.core.logs import configure_logging
+from server.core.manifest import Job, Registry
 from server.core.preflight import require_ready
 from server.core.queue import create_queue
 from server.core.services import Services
 from server.core.settings import Settings, get_settings
+from server.domains import REGISTRY
+from server.notifications.wake import DISPATCH
 from workers.channels.registry import build_channels, close_channels
 from workers.dispatch import dispatch
-from workers.jobs.digests import send_digests
-from workers.jobs.receipts import check_receipts
-from workers.jobs.reminders import fire_reminder
-from workers.outbox import handle_outbox
-from workers.queue import JOB_OPTIONS
+from workers.jobs.receipts import CHECK_RECEIPTS
+from workers.outbox import HANDLE_OUTBOX
 from workers.runtime import Runtime
 from workers.upkeep import start_loops
 
@@ -114,7 +115,23 @@ async def log_job(ctx: dict[str, Any]) -> None:
     logs.outbox_id.set(str(outbox_id) if outbox_id else None)
 
 
-def build_worker(settings: Settings, services: Services | None = None) -> Worker:
+# The worker's own jobs; the domains' come from their manifests (Runtime.registry).
+WORKER_JOBS: tuple[Job[Runtime], ...] = (HANDLE_OUTBOX, CHECK_RECEIPTS)
+
+
+def saq_function(job: Job[Any]) -> Callable[..., Awaitable[object]]:
+    """saq calls a job with its ctx first; a Job's function takes the Runtime first."""
+
+    async def run(ctx: dict[str, Any], **kwargs: Any) -> object:
+        return await job.function(Runtime.of(ctx), **kwargs)
+
+    run.__name__ = run.__qualname__ = job.name
+    return run
+
+
+def build_worker(
+    settings: Settings, services: Services | None = None, registry: Registry = REGISTRY
+) -> Worker:
     queue = create_queue(settings)
     loops: list[asyncio.Task[None]] = []
 
@@ -123,6 +140,7 @@ def build_worker(settings: Settings, services: Services | None = None) -> Worker
             services=services or Services.create(settings),
             queue=queue,
             channels=build_channels(settings),
+            registry=registry,
         )
         ctx["runtime"] = runtime
         loops.extend(start_loops(runtime))
@@ -137,12 +155,15 @@ def build_worker(settings: Settings, services: Services | None = None) -> Worker
             if services is None:
                 await runtime.services.close()
 
+    jobs = {job.name: saq_function(job) for job in (*WORKER_JOBS, *registry.jobs.values())}
+    crons = [job for job in (*WORKER_JOBS, *registry.jobs.values())]
     return SupervisedWorker(
         queue,
-        functions=[handle_outbox, dispatch, fire_reminder, check_receipts, send_digests],
+        functions=[*jobs.values(), (DISPATCH.name, dispatch)],
         cron_jobs=[
-            CronJob(check_receipts, cron="*/5 * * * *", **JOB_OPTIONS["check_receipts"]),
-            CronJob(send_digests, cron="0 * * * *", **JOB_OPTIONS["send_digests"]),
+            CronJob(jobs[job.name], cron=job.cron, **_cron_options(job))
+            for job in crons
+            if job.cron
         ],
         concurrency=settings.worker_concurrency,
         startup=startup,
@@ -152,6 +173,12 @@ def build_worker(settings: Settings, services: Services | None = None) -> Worker
         timers=cast(PartialTimersDict, {"sweep": 5}),
         shutdown_grace_period_s=settings.worker_shutdown_grace_seconds,
     )
+
+
+def _cron_options(job: Job[Any]) -> dict[str, Any]:
+    # CronJob takes saq's timeout, heartbeat and retries (no retry delays: the next tick is one).
+    options = job.options.saq()
+    return {k: options[k] for k in ("timeout", "heartbeat", "retries")}
 
 
 async def connect_with_retry(worker: Worker, attempts: int = 60) -> None:

@@ -4,31 +4,21 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from server.accounts.models import Organisation, User
+from server.core.manifest import Job, JobOptions
 from server.core.models import utcnow
-from server.notifications import live
-from server.notifications.reminders import SCHEDULE_TOPIC
-from server.notifications.service import NewNotification, create_notifications
-from server.notifications.spec import NOTIFY_TOPIC, NotifySpec
+from server.core.queue import enqueue
+from server.notifications.wake import after_commit
 from server.outbox.models import OutboxMessage
-from workers.kick import kick
-from workers.queue import enqueue
 from workers.runtime import Runtime
 
 log = logging.getLogger(__name__)
 BATCH = 200
-
-# A topic handler does its work in the session (the caller commits) and returns the
-# notifications it created, to publish live and dispatch once committed.
-Handler = Callable[[Runtime, AsyncSession, OutboxMessage], Awaitable[list[NewNotification]]]
 
 
 async def relay_once(runtime: Runtime, now: datetime | None = None) -> int:
@@ -56,7 +46,7 @@ async def relay_once(runtime: Runtime, now: datetime | None = None) -> int:
         try:
             for row in rows:
                 await enqueue(
-                    runtime.queue, "handle_outbox", key=f"outbox:{row.id}", outbox_id=str(row.id)
+                    runtime.queue, HANDLE_OUTBOX, key=f"outbox:{row.id}", outbox_id=str(row.id)
                 )
                 row.dispatched_at = now
                 row.attempts += 1
@@ -84,83 +74,22 @@ async def requeue_stale(session: AsyncSession, older_than: timedelta, now: datet
     return len(ids)
 
 
-async def _notify(
-    runtime: Runtime, session: AsyncSession, row: OutboxMessage
-) -> list[NewNotification]:
-    return await create_notifications(session, NotifySpec.from_payload(row.payload))
-
-
-async def _account_email(
-    runtime: Runtime, session: AsyncSession, row: OutboxMessage
-) -> list[NewNotification]:
-    """Invitation and password-reset emails: the link is erased from the row once used."""
-    payload = row.payload
-    user = await session.get(User, uuid.UUID(payload["user_id"]))
-    if user is None or "link" not in payload:
-        return []
-    organisation = await session.get(Organisation, user.organisation_id)
-    expires = datetime.fromisoformat(payload["expires_at"])
-    spec = NotifySpec(
-        organisation_id=user.organisation_id,
-        user_ids=[user.id],
-        template=payload["template"],
-        event_key=f"outbox:{row.id}",
-        params={
-            "organisation": organisation.name if organisation else "your organisation",
-            "link": payload["link"],
-            "expires": expires.strftime("%d %B %Y at %H:%M UTC"),
-        },
-    )
-    created = await create_notifications(session, spec)
-    row.payload = {k: v for k, v in payload.items() if k != "link"}
-    # Never the link itself: a one-time link in a log would be a way into the account.
-    log.info("account email %s for user %s", payload["template"], user.id)
-    return created
-
-
-async def _schedule_reminder(
-    runtime: Runtime, session: AsyncSession, row: OutboxMessage
-) -> list[NewNotification]:
-    fire_at = datetime.fromisoformat(row.payload["fire_at"])
-    reminder_id = row.payload["reminder_id"]
-    await enqueue(
-        runtime.queue,
-        "fire_reminder",
-        key=f"reminder:{reminder_id}",
-        at=fire_at,
-        reminder_id=reminder_id,
-    )
-    return []
-
-
-HANDLERS: dict[str, Handler] = {
-    NOTIFY_TOPIC: _notify,
-    "email.account": _account_email,
-    SCHEDULE_TOPIC: _schedule_reminder,
-}
-
-
-async def after_commit(runtime: Runtime, created: list[NewNotification]) -> None:
-    """Publish new in-app notifications live and wake the channels with work due now."""
-    if not created:
-        return
-    settings = runtime.services.settings
-    await live.publish(runtime.services.redis, settings.redis_prefix, created)
-    await kick(runtime.queue, set().union(*(n.due_now for n in created)))
-
-
-async def handle_outbox(ctx: dict[str, Any], *, outbox_id: str) -> str:
-    runtime = Runtime.of(ctx)
+async def handle_outbox(runtime: Runtime, *, outbox_id: str) -> str:
     async with runtime.services.db.session() as session:
         row = await session.get(OutboxMessage, uuid.UUID(outbox_id))
         if row is None or row.processed_at is not None:
             return "already processed"
-        handler = HANDLERS.get(row.topic)
-        if handler is None:
+        topic = runtime.registry.outbox.get(row.topic)
+        if topic is None:
             log.error("outbox row %s has unknown topic %r", row.id, row.topic)
             return "unknown topic"
-        created = await handler(runtime, session, row)
+        created = await topic.handler(runtime, session, row)
         row.processed_at = utcnow()
         await session.commit()
     await after_commit(runtime, created)
     return f"{len(created)} notifications"
+
+
+HANDLE_OUTBOX = Job(
+    handle_outbox, JobOptions(timeout=60, retries=8, retry_delay=1.0, retry_backoff=60)
+)

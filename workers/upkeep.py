@@ -11,9 +11,9 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
 from server.core.models import utcnow
+from server.notifications.reminders import requeue_due
+from server.notifications.wake import kick
 from workers.dispatch import due_channels, settle_stale_claims
-from workers.jobs.reminders import requeue_due
-from workers.kick import kick
 from workers.outbox import relay_once, requeue_stale
 from workers.runtime import Runtime
 

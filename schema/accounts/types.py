@@ -9,7 +9,8 @@ import strawberry
 
 from schema.accounts.loaders import AccountsLoaders
 from schema.context import Info
-from schema.enums import DigestFrequency, Platform, PushProvider, Role
+from schema.enums import Platform, PushProvider, Role
+from schema.notifications.enums import DigestFrequency
 from schema.notifications.loaders import NotificationsLoaders
 from server.accounts import models
 from server.accounts.sessions import IssuedSession

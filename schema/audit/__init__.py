@@ -1,0 +1,1 @@
+"""The audit domain's GraphQL: the organisation's audit log."""

@@ -1,0 +1,1 @@
+"""The notifications domain's GraphQL: the inbox, preferences, delivery failures, live."""

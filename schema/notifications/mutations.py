@@ -6,11 +6,11 @@ import strawberry
 
 from schema.accounts.types import NotificationPreferencesType
 from schema.context import Info
-from schema.enums import DigestFrequency
 from schema.errors import UserError
 from schema.ids import parse_ids
 from schema.lists import MAX_IDS
 from schema.mutation import attempt
+from schema.notifications.enums import DigestFrequency
 from schema.permissions import IsAuthenticated
 from server.notifications import inbox
 from server.notifications.preferences import PreferencesChange, update_preferences

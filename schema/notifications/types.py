@@ -5,7 +5,7 @@ from typing import Any
 
 import strawberry
 
-from schema.enums import NotificationKind
+from schema.notifications.enums import NotificationKind
 from schema.pagination import Connection
 from server.notifications.models import Delivery, Notification
 

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from server.accounts.emails import ACCOUNT_EMAIL
 from server.accounts.models import ActionToken, RefreshToken, User
 from server.audit.service import record
 from server.core.enums import TokenPurpose
@@ -199,7 +200,7 @@ async def issue_action_token(
     session.add(token)
     stage(
         session,
-        "email.account",
+        ACCOUNT_EMAIL,
         {
             "template": purpose.value.lower(),
             "user_id": str(user.id),

@@ -13,7 +13,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
-import server.all_models  # noqa: F401
+import server.domains  # noqa: F401  (every manifest names its models: SQLModel.metadata)
 from server.core.db import create_engine
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"

@@ -1,5 +1,6 @@
 """What a domain asks for when something must reach people: a NotifySpec, staged in its
-transaction via the outbox (``stage_notification``) and turned into notifications by a worker.
+transaction via the outbox (``server.notifications.notify``), turned into notifications by a
+worker.
 """
 
 from __future__ import annotations
@@ -7,12 +8,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
-
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from server.outbox.service import stage
-
-NOTIFY_TOPIC = "notify"
 
 
 @dataclass(frozen=True)
@@ -46,8 +41,3 @@ class NotifySpec:
             params=dict(payload.get("params") or {}),
             link=payload.get("link"),
         )
-
-
-def stage_notification(session: AsyncSession, spec: NotifySpec) -> None:
-    """Record, in the caller's transaction, that these people must be told."""
-    stage(session, NOTIFY_TOPIC, spec.to_payload(), dedupe_key=f"notify:{spec.event_key}")

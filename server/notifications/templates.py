@@ -21,58 +21,50 @@ class Template:
     in_app: bool = True
     sensitive: bool = False
 
+    @classmethod
+    def email(cls, title: str, body: str) -> Template:
+        """An email only, never in-app, with a secret in it (scrubbed once sent)."""
+        return cls(
+            NotificationKind.SYSTEM,
+            title,
+            body,
+            channels=(ChannelName.EMAIL,),
+            in_app=False,
+            sensitive=True,
+        )
 
-TEMPLATES: dict[str, dict[str, Template]] = {
-    "en": {
-        "invitation": Template(
-            NotificationKind.SYSTEM,
-            "You're invited to {organisation} on Doorstep",
-            "You have been added to {organisation} on Doorstep. Choose your password to "
-            "sign in: {link}\nThe link works once and expires on {expires}.",
-            channels=(ChannelName.EMAIL,),
-            in_app=False,
-            sensitive=True,
-        ),
-        "password_reset": Template(
-            NotificationKind.SYSTEM,
-            "Reset your Doorstep password",
-            "Someone asked to reset the password of this account. To choose a new one, open: "
-            "{link}\nThe link works once and expires on {expires}. If it wasn't you, ignore "
-            "this email.",
-            channels=(ChannelName.EMAIL,),
-            in_app=False,
-            sensitive=True,
-        ),
-        "follow_up_due": Template(
-            NotificationKind.FOLLOW_UP_DUE,
-            "Follow-up due {when}",
-            "{note}",
-        ),
-        "follow_up_overdue": Template(
-            NotificationKind.FOLLOW_UP_OVERDUE,
-            "Follow-up overdue: {organiser}",
-            "A follow-up assigned to {organiser} has been overdue since {due}. {note}",
-            channels=(*PUSH, ChannelName.EMAIL),
-        ),
-        "session_reminder": Template(
-            NotificationKind.SESSION_REMINDER,
-            "Training {when}: {title}",
-            "{title} starts at {starts}. {location}",
-        ),
-        "session_changed": Template(
-            NotificationKind.SESSION_CHANGED,
-            "Training changed: {title}",
-            "{change}",
-            channels=(*PUSH, ChannelName.EMAIL),
-        ),
-        "digest": Template(
-            NotificationKind.DIGEST,
-            "Your {frequency} Doorstep digest",
-            "{lines}",
-            channels=(ChannelName.EMAIL,),
-        ),
-        "system": Template(NotificationKind.SYSTEM, "{title}", "{body}"),
-    }
+
+# The notifications domain's own templates; each domain declares its own in its manifest.
+TEMPLATES: dict[str, Template] = {
+    "follow_up_due": Template(
+        NotificationKind.FOLLOW_UP_DUE,
+        "Follow-up due {when}",
+        "{note}",
+    ),
+    "follow_up_overdue": Template(
+        NotificationKind.FOLLOW_UP_OVERDUE,
+        "Follow-up overdue: {organiser}",
+        "A follow-up assigned to {organiser} has been overdue since {due}. {note}",
+        channels=(*PUSH, ChannelName.EMAIL),
+    ),
+    "session_reminder": Template(
+        NotificationKind.SESSION_REMINDER,
+        "Training {when}: {title}",
+        "{title} starts at {starts}. {location}",
+    ),
+    "session_changed": Template(
+        NotificationKind.SESSION_CHANGED,
+        "Training changed: {title}",
+        "{change}",
+        channels=(*PUSH, ChannelName.EMAIL),
+    ),
+    "digest": Template(
+        NotificationKind.DIGEST,
+        "Your {frequency} Doorstep digest",
+        "{lines}",
+        channels=(ChannelName.EMAIL,),
+    ),
+    "system": Template(NotificationKind.SYSTEM, "{title}", "{body}"),
 }
 
 
@@ -82,8 +74,11 @@ class _Defaulting(dict[str, str]):
 
 
 def template(name: str, locale: str = "en") -> Template:
-    language = locale.split("-")[0].lower()
-    return TEMPLATES.get(language, TEMPLATES["en"]).get(name) or TEMPLATES["en"][name]
+    """The template of that name, from every domain's manifest (English until translated)."""
+    # Imported here: the registry gathers the manifests, which import this module.
+    from server.domains import REGISTRY
+
+    return REGISTRY.templates[name]
 
 
 def render(name: str, params: Mapping[str, object], locale: str = "en") -> tuple[str, str]:

@@ -3,24 +3,30 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.core.models import utcnow
 from server.outbox.models import OutboxMessage
 
+if TYPE_CHECKING:
+    from server.core.manifest import Topic
+
 
 def stage(
     session: AsyncSession,
-    topic: str,
+    topic: Topic,
     payload: dict[str, Any],
     *,
     dedupe_key: str,
     available_at: datetime | None = None,
 ) -> OutboxMessage:
     message = OutboxMessage(
-        topic=topic, payload=payload, dedupe_key=dedupe_key, available_at=available_at or utcnow()
+        topic=topic.name,
+        payload=payload,
+        dedupe_key=dedupe_key,
+        available_at=available_at or utcnow(),
     )
     session.add(message)
     return message

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import col
 
+from server.core.manifest import Job, JobOptions
 from server.core.models import utcnow
 from server.notifications.models import ChannelName, Delivery, DeliveryStatus
 from workers.channels.base import Result
@@ -60,5 +60,8 @@ async def check_expo_receipts(runtime: Runtime, now: datetime | None = None) -> 
     return checked
 
 
-async def check_receipts(ctx: dict[str, Any]) -> int:
-    return await check_expo_receipts(Runtime.of(ctx))
+async def check_receipts(runtime: Runtime) -> int:
+    return await check_expo_receipts(runtime)
+
+
+CHECK_RECEIPTS = Job(check_receipts, JobOptions(timeout=120, retries=2), cron="*/5 * * * *")
