@@ -31,6 +31,7 @@ from server.accounts.models import Organisation, User
 from server.core.enums import Role
 from server.core.services import Services
 from server.core.settings import Settings
+from server.notifications.deliveries import FINAL
 from server.notifications.models import Delivery, DeliveryStatus
 from server.notifications.spec import NotifySpec, stage_notification
 from server.security.passwords import Passwords
@@ -42,7 +43,6 @@ from tests.fakes.expo import FakeExpo
 from tests.fakes.smtp import FakeSmtp
 from tests.helpers import add_organisers
 from tests.redis_server import RedisServer
-from workers.dispatch import FINAL
 
 pytestmark = pytest.mark.slow
 
