@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from server.accounts.models import Organisation, User
+from server.accounts.emails import ACCOUNT_EMAIL_TOPIC, account_email_spec, without_link
 from server.core.models import utcnow
 from server.notifications import live
 from server.notifications.reminders import SCHEDULE_TOPIC
@@ -93,28 +93,13 @@ async def _notify(
 async def _account_email(
     runtime: Runtime, session: AsyncSession, row: OutboxMessage
 ) -> list[NewNotification]:
-    """Invitation and password-reset emails: the link is erased from the row once used."""
-    payload = row.payload
-    user = await session.get(User, uuid.UUID(payload["user_id"]))
-    if user is None or "link" not in payload:
+    spec = await account_email_spec(session, row.payload, f"outbox:{row.id}")
+    if spec is None:
         return []
-    organisation = await session.get(Organisation, user.organisation_id)
-    expires = datetime.fromisoformat(payload["expires_at"])
-    spec = NotifySpec(
-        organisation_id=user.organisation_id,
-        user_ids=[user.id],
-        template=payload["template"],
-        event_key=f"outbox:{row.id}",
-        params={
-            "organisation": organisation.name if organisation else "your organisation",
-            "link": payload["link"],
-            "expires": expires.strftime("%d %B %Y at %H:%M UTC"),
-        },
-    )
     created = await create_notifications(session, spec)
-    row.payload = {k: v for k, v in payload.items() if k != "link"}
+    row.payload = without_link(row.payload)
     # Never the link itself: a one-time link in a log would be a way into the account.
-    log.info("account email %s for user %s", payload["template"], user.id)
+    log.info("account email %s for user %s", spec.template, spec.user_ids[0])
     return created
 
 
@@ -135,7 +120,7 @@ async def _schedule_reminder(
 
 HANDLERS: dict[str, Handler] = {
     NOTIFY_TOPIC: _notify,
-    "email.account": _account_email,
+    ACCOUNT_EMAIL_TOPIC: _account_email,
     SCHEDULE_TOPIC: _schedule_reminder,
 }
 
