@@ -46,6 +46,7 @@ from server.accounts.models import Organisation
 from server.cli.migrate import upgrade
 from server.core.services import Services
 from server.core.settings import Settings
+from server.notifications.deliveries import FINAL
 from server.notifications.models import Delivery, DeliveryStatus, Notification
 from server.notifications.notify import stage_notification
 from server.notifications.spec import NotifySpec
@@ -58,13 +59,6 @@ RUN_KEY = "bench-run"
 WARMUP_SECONDS = 60.0
 SEED_CHUNK = 2_000
 REDIS_BENCHMARK = ("-t", "lpush,rpop", "-n", "100000", "-q")
-FINAL = {
-    DeliveryStatus.SENT,
-    DeliveryStatus.DELIVERED,
-    DeliveryStatus.FAILED,
-    DeliveryStatus.DEAD,
-    DeliveryStatus.SKIPPED,
-}
 
 
 class BenchError(RuntimeError):

@@ -15,7 +15,7 @@ from strawberry.types import Info as _Info
 
 from server.core.errors import AccessDenied
 from server.core.services import Services
-from server.security.access import Actor
+from server.security.access import Actor, require_actor
 from server.security.tokens import AccessToken
 
 L = TypeVar("L")
@@ -76,9 +76,7 @@ class Context:
         return True
 
     def require_actor(self) -> Actor:
-        if self.actor is None:
-            raise AccessDenied("UNAUTHENTICATED")
-        return self.actor
+        return require_actor(self.actor)
 
     def require_token(self) -> AccessToken:
         if self.token is None:

@@ -186,8 +186,8 @@ async def test_receipts_confirm_delivery_or_disable_devices(make_org, services, 
 
 async def test_a_claim_takes_one_batch_even_on_a_fresh_table(make_org, services):
     """Claimed rows are what a crash strands: a claim must never take more than asked."""
+    from server.notifications.deliveries import claim
     from server.notifications.service import create_notifications
-    from workers.dispatch import claim
 
     org = await make_org("Alpha")
     users = await _organisers_with_phones(services, org, 250)

@@ -1,4 +1,5 @@
-"""Fault tests with real processes: a worker killed mid-batch, and Redis gone for 30 seconds.
+"""Fault tests with real processes: a worker killed mid-batch, killed again and again at
+random moments, and Redis gone for 30 seconds.
 
 Each test runs ``doorstep worker`` as a subprocess against the session's PostgreSQL
 database (PostgreSQL only: SKIP LOCKED and several processes are the point) and talks to
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import random
 import signal
 import sys
 import uuid
@@ -31,6 +33,7 @@ from server.accounts.models import Organisation, User
 from server.core.enums import Role
 from server.core.services import Services
 from server.core.settings import Settings
+from server.notifications.deliveries import FINAL
 from server.notifications.models import Delivery, DeliveryStatus
 from server.notifications.notify import stage_notification
 from server.notifications.spec import NotifySpec
@@ -43,7 +46,6 @@ from tests.fakes.expo import FakeExpo
 from tests.fakes.smtp import FakeSmtp
 from tests.helpers import add_organisers
 from tests.redis_server import RedisServer
-from workers.dispatch import FINAL
 
 pytestmark = pytest.mark.slow
 
@@ -345,13 +347,127 @@ async def test_worker_killed_mid_batch_then_restarted_sends_each_push_once(
         await wait_until(all_final, 90, "every delivery settled", (first, second))
         async with services.db.session() as session:
             rows = (await session.execute(sa.select(Delivery.id, Delivery.last_error))).all()
-        assert await _statuses(services) == Counter({DeliveryStatus.SENT: PUSHES})
+        # The batch that was out when the worker died was settled UNCONFIRMED, not sent again.
+        unconfirmed = at_kill[DeliveryStatus.SENDING]
+        assert unconfirmed > 0
+        assert await _statuses(services) == Counter(
+            {DeliveryStatus.SENT: PUSHES - unconfirmed, DeliveryStatus.UNCONFIRMED: unconfirmed}
+        )
         assert expo.duplicates() == {}
         assert set(expo.delivery_counts()) == {str(r.id) for r in rows}
-        # The batch that was out when the worker died was settled, not sent again.
-        unconfirmed = [r for r in rows if (r.last_error or "").startswith("unconfirmed")]
-        assert len(unconfirmed) >= at_kill[DeliveryStatus.SENDING] > 0
+        assert all((r.last_error or "").startswith("unconfirmed") for r in rows if r.last_error)
         assert second.alive
+
+
+# --- a worker killed again and again at random moments, never paused ------------------
+
+RANDOM_PUSHES = 2000
+RANDOM_LATENCY = 0.3
+
+
+async def _notifications_status(env: dict[str, str], cwd: Path) -> dict[str, int]:
+    """What ``doorstep notifications status`` prints, as counts per status."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "server.cli.main",
+        "notifications",
+        "status",
+        env=env,
+        cwd=cwd,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, err.decode(errors="replace")
+    counts = {}
+    for line in out.decode().splitlines():
+        name, count = line.split()
+        counts[name] = int(count)
+    return counts
+
+
+async def test_worker_killed_at_random_moments_loses_nothing_and_sends_nothing_twice(
+    postgresql_url: str, tmp_path: Path
+) -> None:
+    """SIGKILL without warning, 4 to 6 times, wherever the worker is: claiming, handing a
+    batch over, waiting for Expo, recording. Each delivery ends sent exactly once or
+    UNCONFIRMED (it was on its way when the worker died), and the operators' count says so.
+    """
+    seed = int(os.environ.get("DOORSTEP_FAULT_SEED") or random.randrange(2**32))
+    rng = random.Random(seed)
+    note = f"(DOORSTEP_FAULT_SEED={seed})"
+    async with AsyncExitStack() as stack:
+        expo = await stack.enter_async_context(HoldingExpo())
+        expo.script.latency = RANDOM_LATENCY
+        settings = _settings(postgresql_url, REDIS_URL, tmp_path / "var")
+        services = await stack.enter_async_context(_services(settings))
+        workers = await stack.enter_async_context(_workers())
+        admin = await _organisation(services)
+        users = await _members(services, admin, RANDOM_PUSHES, phones=True)
+        env = _worker_env(
+            settings,
+            DOORSTEP_EXPO_PUSH_URL=expo.send_url,
+            DOORSTEP_EXPO_RECEIPTS_URL=expo.receipts_url,
+            DOORSTEP_SEND_LEASE_SECONDS="3",
+            DOORSTEP_WORKER_CONCURRENCY="2",
+        )
+        async with services.db.session() as session:
+            stage_notification(
+                session,
+                NotifySpec(
+                    organisation_id=admin.organisation_id,
+                    user_ids=[u.id for u in users],
+                    template="system",
+                    event_key="fault-random-kills",
+                    params={"title": "Meeting", "body": "Tonight 7pm"},
+                ),
+            )
+            await session.commit()
+
+        async def in_flight() -> bool:
+            return expo.held > 0
+
+        kills = rng.randint(4, 6)
+        left_sending: list[int] = []
+        for n in range(1, kills + 1):
+            worker = await _start(workers, env, tmp_path / f"worker-{n}.log")
+            await wait_until(in_flight, 60, f"worker {n} sending {note}", (worker,))
+            await asyncio.sleep(rng.uniform(0.0, 3 * RANDOM_LATENCY))
+            await worker.kill()
+            counts = await _statuses(services)
+            left_sending.append(counts[DeliveryStatus.SENDING])
+            assert counts[DeliveryStatus.PENDING], f"ran out of work after {n} kills {note}"
+        last = await _start(workers, env, tmp_path / "worker-last.log")
+
+        async def all_final() -> bool:
+            counts = await _statuses(services)
+            return expo.held == 0 and sum(counts[s] for s in FINAL) == RANDOM_PUSHES
+
+        await wait_until(all_final, 120, f"every delivery settled {note}", (last,))
+        async with services.db.session() as session:
+            rows = (await session.execute(sa.select(Delivery.id, Delivery.status))).all()
+        seen = expo.delivery_counts()
+        assert expo.duplicates() == {}, note
+        assert set(seen) <= {str(r.id) for r in rows}, note
+        assert {r.status for r in rows} <= {DeliveryStatus.SENT, DeliveryStatus.UNCONFIRMED}, note
+        for row in rows:
+            if row.status is DeliveryStatus.SENT:
+                assert seen[str(row.id)] == 1, f"{row.id} is SENT but Expo has none {note}"
+        # The kills landed while batches were out, and what was out is accounted for.
+        assert any(left_sending), f"no kill caught a batch out: {left_sending} {note}"
+        unconfirmed = sum(1 for r in rows if r.status is DeliveryStatus.UNCONFIRMED)
+        assert 0 < unconfirmed <= sum(left_sending), (unconfirmed, left_sending, note)
+
+        printed = await _notifications_status(env, tmp_path)
+        assert printed == {
+            **{status.value: 0 for status in DeliveryStatus},
+            DeliveryStatus.SENT.value: RANDOM_PUSHES - unconfirmed,
+            DeliveryStatus.UNCONFIRMED.value: unconfirmed,
+            "total": RANDOM_PUSHES,
+        }, note
+        assert last.alive, last.tail()
 
 
 # --- Redis stopped for 30 seconds while the API takes mutations -------------------------

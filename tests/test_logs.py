@@ -189,7 +189,7 @@ async def test_worker_lines_carry_the_job_and_the_outbox_row(
     async with running_worker(settings, services):
         await eventually(emailed)
 
-    [handled] = [line for line in lines() if line["logger"] == "workers.outbox"]
+    [handled] = [line for line in lines() if line["logger"] == "server.accounts.emails"]
     assert handled["message"].startswith("account email password_reset for user ")
     assert handled["job"] == "handle_outbox"
     assert handled["job_id"] == f"outbox:{row.id}"

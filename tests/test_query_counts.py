@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from server.accounts.models import Area, User, UserArea
-from server.audit.service import record
+from server.audit.service import audit
 from server.core.enums import Role
 from server.core.services import Services
 from tests.conftest import GraphQLClient, Org, QueryCounter
@@ -63,14 +63,7 @@ async def seed_audit(services: Services, org: Org, n: int) -> None:
             )
             session.add(user)
             await session.flush()
-            record(
-                session,
-                organisation_id=org.organisation.id,
-                actor_id=user.id,
-                action="area.create",
-                entity_type="Area",
-                entity_id=uuid.uuid4(),
-            )
+            audit(session, user, "area.create", (Area, uuid.uuid4()))
         await session.commit()
 
 

@@ -11,9 +11,9 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
 from server.core.models import utcnow
+from server.notifications.deliveries import due_channels, settle_stale_claims
 from server.notifications.reminders import requeue_due
 from server.notifications.wake import kick
-from workers.dispatch import due_channels, settle_stale_claims
 from workers.outbox import relay_once, requeue_stale
 from workers.runtime import Runtime
 
@@ -36,7 +36,12 @@ async def sweep_once(runtime: Runtime) -> None:
         reminders = await requeue_due(runtime, session, REMINDER_HORIZON, now)
     await kick(runtime.queue, channels)
     if requeued or settled:
-        log.info("sweep: %d outbox rows re-handed, %d stale sends settled", requeued, settled)
+        log.info(
+            "sweep: %d outbox rows re-handed; stale sends: %d unconfirmed, %d due again",
+            requeued,
+            settled.unconfirmed,
+            settled.resent,
+        )
     log.debug("sweep: channels %s kicked, %d reminders re-enqueued", channels, reminders)
 
 

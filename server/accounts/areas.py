@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from server.accounts.models import Area
-from server.audit.service import record
+from server.audit.service import audit
 from server.core.errors import Problem, UserError, UserErrorCode, not_found
 from server.core.pagination import Page, PageRequest, paginate
 from server.core.validation import checked, collect, optional_text, required_text
@@ -90,14 +90,6 @@ async def create_area(session: AsyncSession, actor: Actor, data: NewArea) -> Are
         postcode_prefixes=prefixes,
     )
     session.add(area)
-    record(
-        session,
-        organisation_id=actor.organisation_id,
-        actor_id=actor.user_id,
-        action="area.create",
-        entity_type="Area",
-        entity_id=area.id,
-        details={"name": name},
-    )
+    audit(session, actor, "area.create", area, {"name": name})
     await session.commit()
     return area

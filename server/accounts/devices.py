@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from server.accounts.models import Device
-from server.audit.service import record
+from server.audit.service import audit
 from server.core.enums import Platform, PushProvider
 from server.core.errors import UserError, UserErrorCode, not_found
 from server.core.models import utcnow
@@ -115,17 +115,6 @@ def check_push_token(provider: PushProvider, token: str | None) -> str:
     return checked
 
 
-def _audit(session: AsyncSession, actor: Actor, action: str, device_id: uuid.UUID) -> None:
-    record(
-        session,
-        organisation_id=actor.organisation_id,
-        actor_id=actor.user_id,
-        action=action,
-        entity_type="Device",
-        entity_id=device_id,
-    )
-
-
 async def register_device(session: AsyncSession, actor: Actor, data: NewDevice) -> Device:
     """One device per (provider, token): registering again updates it, and re-enables it.
 
@@ -162,7 +151,7 @@ async def register_device(session: AsyncSession, actor: Actor, data: NewDevice) 
     ).returning(col(Device.id))
     device_id = await session.scalar(upsert)
     assert device_id is not None
-    _audit(session, actor, "device.register", device_id)
+    audit(session, actor, "device.register", (Device, device_id))
     await session.commit()
     device = await session.get(Device, device_id, populate_existing=True)
     assert device is not None
@@ -205,5 +194,5 @@ async def unregister_device(session: AsyncSession, actor: Actor, device_id: uuid
     if device is None or device.user_id != actor.user_id:
         raise not_found("device")
     await session.delete(device)
-    _audit(session, actor, "device.unregister", device_id)
+    audit(session, actor, "device.unregister", (Device, device_id))
     await session.commit()

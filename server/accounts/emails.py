@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -17,6 +18,8 @@ from server.outbox.models import OutboxMessage
 
 if TYPE_CHECKING:
     from server.core.manifest import JobContext
+
+log = logging.getLogger(__name__)
 
 TEMPLATES = {
     "invitation": Template.email(
@@ -65,6 +68,8 @@ async def send_account_email(
         return []
     created = await create_notifications(session, spec)
     row.payload = {k: v for k, v in row.payload.items() if k != "link"}
+    # Never the link itself: a one-time link in a log would be a way into the account.
+    log.info("account email %s for user %s", spec.template, spec.user_ids[0])
     return created
 
 

@@ -12,7 +12,7 @@ from sqlmodel import col
 
 from server.accounts.models import Area, Device, Organisation, User, UserArea
 from server.accounts.sessions import issue_action_token, retire_action_tokens
-from server.audit.service import record
+from server.audit.service import audit
 from server.core.enums import Role, TokenPurpose
 from server.core.errors import AccessDenied, Problem, UserError, UserErrorCode, not_found
 from server.core.models import utcnow
@@ -144,15 +144,7 @@ async def invite_member(
         await session.execute(sa.delete(UserArea).where(col(UserArea.user_id) == user.id))
     session.add_all(UserArea(user_id=user.id, area_id=a) for a in area_ids)
     await issue_action_token(session, services, user, TokenPurpose.INVITATION)
-    record(
-        session,
-        organisation_id=actor.organisation_id,
-        actor_id=actor.user_id,
-        action="member.invite",
-        entity_type="User",
-        entity_id=user.id,
-        details={"role": data.role.value},
-    )
+    audit(session, actor, "member.invite", user, {"role": data.role.value})
     await session.commit()
     return user
 
@@ -254,14 +246,8 @@ async def update_member(
         )
         changed.append("areaIds")
     if changed:
-        record(
-            session,
-            organisation_id=actor.organisation_id,
-            actor_id=actor.user_id,
-            action="member.update",
-            entity_type="User",
-            entity_id=member.id,
-            details={"changed": changed, "role": member.role.value},
+        audit(
+            session, actor, "member.update", member, {"changed": changed, "role": member.role.value}
         )
     await session.commit()
     await services.revocations.publish(revoked)
@@ -305,14 +291,7 @@ async def set_member_active(
             )
             .values(disabled_at=None, disabled_reason=None)
         )
-    record(
-        session,
-        organisation_id=actor.organisation_id,
-        actor_id=actor.user_id,
-        action="member.reactivate" if active else "member.deactivate",
-        entity_type="User",
-        entity_id=member.id,
-    )
+    audit(session, actor, "member.reactivate" if active else "member.deactivate", member)
     await session.commit()
     await services.revocations.publish(revoked)
     return member

@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from server.accounts.models import Organisation, User
-from server.audit.service import record
+from server.audit.service import audit
 from server.core.enums import Role
 from server.core.errors import UserError, UserErrorCode
 from server.core.services import Services
@@ -47,14 +47,6 @@ async def create_organisation_with_admin(
     )
     session.add(admin)
     await session.flush()
-    record(
-        session,
-        organisation_id=org.id,
-        actor_id=admin.id,
-        action="organisation.create",
-        entity_type="Organisation",
-        entity_id=org.id,
-        details={"name": name},
-    )
+    audit(session, admin, "organisation.create", org, {"name": name})
     await session.commit()
     return admin

@@ -12,7 +12,7 @@ from sqlmodel import col
 
 from server.accounts.emails import ACCOUNT_EMAIL
 from server.accounts.models import ActionToken, RefreshToken, User
-from server.audit.service import record
+from server.audit.service import audit
 from server.core.enums import TokenPurpose
 from server.core.errors import UserError, UserErrorCode
 from server.core.models import utcnow
@@ -55,17 +55,6 @@ async def _issue(
     return IssuedSession(user, access, expires_at, raw)
 
 
-def _audit(session: AsyncSession, user: User, action: str) -> None:
-    record(
-        session,
-        organisation_id=user.organisation_id,
-        actor_id=user.id,
-        action=action,
-        entity_type="User",
-        entity_id=user.id,
-    )
-
-
 def _account_key(email: str) -> str:
     """The login limiter's key for an account: failures count per normalised email."""
     return f"account:{normalise_email(email)}"
@@ -105,7 +94,7 @@ async def login(
         user.password_hash = await services.passwords.hash(password)
     user.last_login_at = utcnow()
     issued = await _issue(session, services, user)
-    _audit(session, user, "session.login")
+    audit(session, user, "session.login", user)
     await session.commit()
     return issued
 
@@ -137,12 +126,12 @@ async def refresh(session: AsyncSession, services: Services, refresh_token: str)
         if row.revoked_at is not None:  # ended while we looked (logout, deactivation)
             raise UserError.of(UserErrorCode.EXPIRED, SESSION_ENDED, "refreshToken")
         revoked = await end_family(session, row.family_id)
-        _audit(session, user, "session.reuse_detected")
+        audit(session, user, "session.reuse_detected", user)
         await session.commit()
         await services.revocations.publish(revoked)
         raise UserError.of(UserErrorCode.EXPIRED, SESSION_ENDED, "refreshToken")
     issued = await _issue(session, services, user, row.family_id)
-    _audit(session, user, "session.refresh")
+    audit(session, user, "session.refresh", user)
     await session.commit()
     return issued
 
@@ -157,7 +146,7 @@ async def logout(session: AsyncSession, services: Services, refresh_token: str) 
     revoked = await end_family(session, row.family_id)
     user = await session.get(User, row.user_id)
     if user is not None:
-        _audit(session, user, "session.logout")
+        audit(session, user, "session.logout", user)
     await session.commit()
     await services.revocations.publish(revoked)
 
@@ -229,7 +218,7 @@ async def request_password_reset(
     if user is None or not user.is_active:
         return
     await issue_action_token(session, services, user, TokenPurpose.PASSWORD_RESET)
-    _audit(session, user, "password.reset_requested")
+    audit(session, user, "password.reset_requested", user)
     await session.commit()
 
 
@@ -260,7 +249,7 @@ async def set_password(
     # A new password ends every other session of the account, access tokens included.
     revoked = await end_sessions(session, user)
     issued = await _issue(session, services, user)
-    _audit(session, user, "password.set")
+    audit(session, user, "password.set", user)
     await session.commit()
     await services.revocations.publish(revoked)
     # Whoever followed the emailed link owns the account: lift a lockout left by failed

@@ -1,4 +1,4 @@
-"""Recording audit entries inside the caller's transaction."""
+"""Recording audit entries inside the caller's transaction: who did what to which entity."""
 
 from __future__ import annotations
 
@@ -7,24 +7,37 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.accounts.models import User
 from server.audit.models import AuditEntry
+from server.core.models import Table
+from server.security.access import Actor
+
+# The entity acted on: a row, or its table and id (None when the action touched several).
+Target = Table | tuple[type[Table], uuid.UUID | None]
 
 
-def record(
+def audit(
     session: AsyncSession,
-    *,
-    organisation_id: uuid.UUID,
-    actor_id: uuid.UUID | None,
+    actor: Actor | User,
     action: str,
-    entity_type: str,
-    entity_id: uuid.UUID | None,
+    target: Target,
     details: dict[str, Any] | None = None,
 ) -> AuditEntry:
+    """Add one entry for ``actor`` (a signed-in caller, or a user acting on their own
+    account) in the actor's organisation; the caller commits."""
+    if isinstance(actor, User):
+        organisation_id, actor_id = actor.organisation_id, actor.id
+    else:
+        organisation_id, actor_id = actor.organisation_id, actor.user_id
+    if isinstance(target, tuple):
+        table, entity_id = target
+    else:
+        table, entity_id = type(target), target.id
     entry = AuditEntry(
         organisation_id=organisation_id,
         actor_id=actor_id,
         action=action,
-        entity_type=entity_type,
+        entity_type=table.__name__,
         entity_id=entity_id,
         details=details or {},
     )

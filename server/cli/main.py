@@ -132,7 +132,8 @@ def _notifications(args: argparse.Namespace) -> int:
     import uuid
 
     from server.core.services import Services
-    from server.notifications.failures import count_by_status, requeue_dead
+    from server.notifications.deliveries import count_by_status
+    from server.notifications.failures import requeue_dead
 
     async def run() -> None:
         services = Services.create(get_settings())
@@ -142,8 +143,10 @@ def _notifications(args: argparse.Namespace) -> int:
                     ids = [uuid.UUID(i) for i in args.ids] if args.ids else None
                     print(f"requeued {await requeue_dead(session, ids)} dead deliveries")
                 else:
-                    for status, count in sorted((await count_by_status(session)).items()):
-                        print(f"{status:<10} {count}")
+                    counts = await count_by_status(session)
+                    for status, count in counts.items():
+                        print(f"{status.value:<12} {count}")
+                    print(f"{'total':<12} {sum(counts.values())}")
         finally:
             await services.close()
 

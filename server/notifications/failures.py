@@ -47,10 +47,3 @@ async def requeue_dead(session: AsyncSession, ids: list[uuid.UUID] | None = None
     requeued = len((await session.scalars(stmt)).all())
     await session.commit()
     return requeued
-
-
-async def count_by_status(session: AsyncSession) -> dict[str, int]:
-    rows = await session.execute(
-        sa.select(col(Delivery.status), sa.func.count()).group_by(col(Delivery.status))
-    )
-    return {status.value: count for status, count in rows.all()}

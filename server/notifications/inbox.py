@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from server.audit.service import record
+from server.audit.service import audit
 from server.core.errors import Problem, UserErrorCode
 from server.core.models import utcnow
 from server.core.pagination import Page, PageRequest, paginate
@@ -70,14 +70,12 @@ async def mark_read(session: AsyncSession, actor: Actor, ids: list[uuid.UUID]) -
             .where(col(Notification.id).in_(found), col(Notification.read_at).is_(None))
             .values(read_at=utcnow())
         )
-    record(
+    audit(
         session,
-        organisation_id=actor.organisation_id,
-        actor_id=actor.user_id,
-        action="notification.mark_read",
-        entity_type="Notification",
-        entity_id=wanted[0] if len(wanted) == 1 else None,
-        details={"count": len(found)},
+        actor,
+        "notification.mark_read",
+        (Notification, wanted[0] if len(wanted) == 1 else None),
+        {"count": len(found)},
     )
     await session.commit()
     return await unread_count(session, actor)

@@ -61,6 +61,9 @@ class DeliveryStatus(StrEnum):
     FAILED = "FAILED"  # the provider refused it for good (bad token, invalid)
     DEAD = "DEAD"  # every attempt failed; `doorstep notifications requeue` resends
     SKIPPED = "SKIPPED"  # nothing to do any more (device disabled, channel turned off)
+    # Handed to the provider by a worker that died before the answer: it may have gone out,
+    # so it is never sent again (server/notifications/deliveries.py).
+    UNCONFIRMED = "UNCONFIRMED"
 
 
 class Notification(Table, table=True):
@@ -103,6 +106,8 @@ class Delivery(Table, table=True):
     attempts: int = 0
     next_attempt_at: datetime = Field(default_factory=utcnow)
     claimed_at: datetime | None = None
+    # When this attempt's request to the provider began (None: claimed, provably not sent).
+    handed_at: datetime | None = None
     sent_at: datetime | None = None
     delivered_at: datetime | None = None
     provider_id: str | None = Field(default=None, max_length=200, index=True)

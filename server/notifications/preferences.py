@@ -12,7 +12,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from server.audit.service import record
+from server.accounts.models import User
+from server.audit.service import audit
 from server.core.errors import Problem, UserError, UserErrorCode
 from server.core.validation import collect
 from server.notifications.models import DigestFrequency, NotificationPreference, defaults_for
@@ -92,14 +93,7 @@ async def update_preferences(
         raise UserError.of(
             UserErrorCode.REQUIRED, "Quiet hours need both a start and an end.", missing
         )
-    record(
-        session,
-        organisation_id=actor.organisation_id,
-        actor_id=actor.user_id,
-        action="notification_preferences.update",
-        entity_type="User",
-        entity_id=actor.user_id,
-    )
+    audit(session, actor, "notification_preferences.update", (User, actor.user_id))
     await session.commit()
     return prefs
 

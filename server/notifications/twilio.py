@@ -1,4 +1,5 @@
-"""Twilio status callbacks: verify X-Twilio-Signature, then move the SMS delivery forward."""
+"""Twilio status callbacks: verify X-Twilio-Signature, then move the SMS delivery forward
+(the moves themselves are server/notifications/deliveries.confirm's)."""
 
 from __future__ import annotations
 
@@ -6,23 +7,18 @@ import base64
 import hashlib
 import hmac
 from collections.abc import Iterable, Mapping
-from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 from starlette.requests import Request
 from starlette.responses import Response
 
 from server.core.models import utcnow
-from server.notifications.models import ChannelName, Delivery, DeliveryStatus
+from server.notifications import deliveries
+from server.notifications.models import ChannelName, DeliveryStatus
 
 Params = Mapping[str, str] | Iterable[tuple[str, str]]
 
-FINAL = frozenset(
-    {DeliveryStatus.DELIVERED, DeliveryStatus.FAILED, DeliveryStatus.DEAD, DeliveryStatus.SKIPPED}
-)
 # Twilio's MessageStatus values and where each takes a delivery.
 TARGETS = {
     "accepted": DeliveryStatus.SENT,
@@ -36,17 +32,6 @@ TARGETS = {
     "failed": DeliveryStatus.FAILED,
     "canceled": DeliveryStatus.FAILED,
 }
-# The states each target may be reached from: never out of a final state, never backwards.
-MOVABLE_FROM = {
-    DeliveryStatus.SENT: frozenset({DeliveryStatus.PENDING, DeliveryStatus.SENDING}),
-    DeliveryStatus.DELIVERED: frozenset(
-        {DeliveryStatus.PENDING, DeliveryStatus.SENDING, DeliveryStatus.SENT}
-    ),
-    DeliveryStatus.FAILED: frozenset(
-        {DeliveryStatus.PENDING, DeliveryStatus.SENDING, DeliveryStatus.SENT}
-    ),
-}
-ATTEMPTS = 3
 
 
 def compute_signature(auth_token: str, url: str, params: Params) -> str:
@@ -103,33 +88,8 @@ async def apply_status_callback(session: AsyncSession, form: Mapping[str, str]) 
     target = TARGETS.get(status)
     if not sid or target is None:
         return False
-    for _ in range(ATTEMPTS):
-        row = (
-            await session.execute(
-                sa.select(col(Delivery.id), col(Delivery.status), col(Delivery.sent_at)).where(
-                    col(Delivery.provider_id) == sid, col(Delivery.channel) == ChannelName.SMS
-                )
-            )
-        ).first()
-        if row is None or row.status not in MOVABLE_FROM[target]:
-            return False
-        now = utcnow()
-        values: dict[str, Any] = {"status": target, "sent_at": row.sent_at or now}
-        if target is DeliveryStatus.DELIVERED:
-            values["delivered_at"] = now
-        elif target is DeliveryStatus.FAILED:
-            values["last_error"] = _error_text(form, status)
-        # Compare-and-set on the state we read: a concurrent callback cannot be overwritten.
-        changed = await session.scalar(
-            sa.update(Delivery)
-            .where(col(Delivery.id) == row.id, col(Delivery.status) == row.status)
-            .values(**values)
-            .returning(col(Delivery.id))
-        )
-        await session.commit()
-        if changed is not None:
-            return True
-    return False
+    error = _error_text(form, status) if target is DeliveryStatus.FAILED else None
+    return await deliveries.confirm(session, ChannelName.SMS, sid, target, utcnow(), error)
 
 
 def request_public_url(request: Request, public_url: str) -> str:
