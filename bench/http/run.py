@@ -228,7 +228,9 @@ def _record(measured: Measured, workload: Workload, result: WrkRun, rss: float) 
             "non_2xx": result.non_2xx,
         }
     )
-    if result.failures or result.checked < result.requests:
+    if not result.requests:
+        measured.failures.append(f"{workload.name}: no response within the run")
+    elif result.failures or result.checked < result.requests:
         measured.failures.append(
             f"{workload.name}: of {result.requests} responses {result.bad_status} not 200, "
             f"{result.with_errors} with errors, {result.wrong_count} with the wrong number of "
