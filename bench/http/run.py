@@ -188,7 +188,14 @@ async def fixed_rate(
         "taskset", "-c", LOAD_CORE, sys.executable, "-m", "bench.http.openloop", str(spec),
         env=server.env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
-    out, err = await asyncio.wait_for(process.communicate(), options.fixed_rate_seconds + 300)
+    try:
+        out, err = await asyncio.wait_for(
+            process.communicate(), 2 * options.fixed_rate_seconds + 60
+        )
+    except TimeoutError as exc:
+        process.kill()
+        await process.wait()
+        raise BenchError("the fixed-rate generator did not finish") from exc
     if process.returncode != 0:
         raise BenchError(f"the fixed-rate generator failed: {err.decode()[-800:]}")
     result: dict[str, Any] = json.loads(out.decode().strip().splitlines()[-1])
