@@ -8,6 +8,8 @@ BIN := $(VENV)/bin
 # Rebuilt whenever the declared dependencies or their pins change.
 STAMP := $(VENV)/.doorstep-installed
 PYTEST_ARGS ?=
+# make bench BENCH="http --label after": one benchmark, with its options.
+BENCH ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help run test lint fmt bench clean
@@ -44,7 +46,7 @@ fmt: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 bench: $(STAMP)
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info

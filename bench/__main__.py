@@ -6,11 +6,13 @@ import sys
 from collections.abc import Callable, Sequence
 
 from bench import limits, notifications, revocation
+from bench.http import cli as http
 
 BENCHES: dict[str, Callable[[Sequence[str]], int]] = {
     "notifications": notifications.main,
     "limits": limits.main,
     "revocation": revocation.main,
+    "http": http.main,
 }
 
 

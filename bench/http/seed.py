@@ -1,0 +1,104 @@
+"""The measured organisation: 50 members, 20 areas, an audit log, an admin's inbox."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from server.accounts.areas import NewArea, create_area
+from server.accounts.models import User, UserArea
+from server.accounts.organisations import create_organisation_with_admin
+from server.audit.service import record
+from server.core.enums import Role
+from server.core.models import utcnow
+from server.core.services import Services
+from server.notifications.models import Notification, NotificationKind
+from server.security.access import Actor
+
+MEMBERS = 50  # the admin included
+WARDS = 5
+ESTATES_PER_WARD = 3  # 5 wards + 15 estates = 20 areas
+NOTIFICATIONS = 40
+ROLES = (Role.SENIOR_ORGANISER, Role.ORGANISER, Role.ORGANISER, Role.TRAINER)
+
+
+@dataclass(frozen=True)
+class Seeded:
+    organisation_id: uuid.UUID
+    admin_id: uuid.UUID
+    email: str
+    password: str
+    audit_entries: int
+
+
+async def seed(services: Services) -> Seeded:
+    """Through the domain functions where there is one (the organisation and its admin,
+    areas), as rows otherwise (members, more audit entries, notifications)."""
+    email, password = "admin@bench.test", secrets.token_urlsafe(18)
+    async with services.db.session() as session:
+        admin = await create_organisation_with_admin(
+            session,
+            services,
+            organisation="Benchmark Organising",
+            email=email,
+            password=password,
+            display_name="Bench Admin",
+        )
+        org_id, admin_id = admin.organisation_id, admin.id
+        await session.commit()
+        actor = Actor(admin_id, org_id, Role.ADMIN)
+        areas: list[uuid.UUID] = []
+        for w in range(WARDS):
+            ward = await create_area(
+                session, actor, NewArea(f"Ward {w:02}", "ward", None, [f"E{w + 1}"])
+            )
+            areas.append(ward.id)
+            for e in range(ESTATES_PER_WARD):
+                estate = await create_area(
+                    session, actor, NewArea(f"Estate {w:02}-{e}", "estate", ward.id, [])
+                )
+                areas.append(estate.id)
+        session.add_all(UserArea(user_id=admin_id, area_id=a) for a in areas[:3])
+        for i in range(MEMBERS - 1):
+            user = User(
+                organisation_id=org_id,
+                email=f"member{i:02}@bench.test",
+                display_name=f"Member {i:02}",
+                role=ROLES[i % len(ROLES)],
+            )
+            session.add(user)
+            await session.flush()
+            session.add_all(
+                UserArea(user_id=user.id, area_id=areas[(i + j) % len(areas)]) for j in range(2)
+            )
+            record(
+                session,
+                organisation_id=org_id,
+                actor_id=admin_id,
+                action="member.invite",
+                entity_type="User",
+                entity_id=user.id,
+                details={"role": user.role.value},
+            )
+        now = utcnow()
+        kinds = list(NotificationKind)
+        session.add_all(
+            Notification(
+                organisation_id=org_id,
+                user_id=admin_id,
+                dedupe_key=f"bench:{i}:{admin_id}",
+                kind=kinds[i % len(kinds)],
+                title=f"Notification {i:02}",
+                body="The campaign you organise has a follow-up due this week.",
+                link="/campaigns",
+                read_at=now if i % 3 == 0 else None,
+                created_at=now - timedelta(minutes=i),
+            )
+            for i in range(NOTIFICATIONS)
+        )
+        await session.commit()
+    # the organisation's creation, one entry per area, one per member
+    audit = 1 + WARDS * (1 + ESTATES_PER_WARD) + MEMBERS - 1
+    return Seeded(org_id, admin_id, email, password, audit)
