@@ -10,7 +10,7 @@ from datetime import timedelta
 from server.accounts.areas import NewArea, create_area
 from server.accounts.models import User, UserArea
 from server.accounts.organisations import create_organisation_with_admin
-from server.audit.service import record
+from server.audit.service import audit as audit_entry
 from server.core.enums import Role
 from server.core.models import utcnow
 from server.core.services import Services
@@ -73,15 +73,7 @@ async def seed(services: Services) -> Seeded:
             session.add_all(
                 UserArea(user_id=user.id, area_id=areas[(i + j) % len(areas)]) for j in range(2)
             )
-            record(
-                session,
-                organisation_id=org_id,
-                actor_id=admin_id,
-                action="member.invite",
-                entity_type="User",
-                entity_id=user.id,
-                details={"role": user.role.value},
-            )
+            audit_entry(session, actor, "member.invite", user, {"role": user.role.value})
         now = utcnow()
         kinds = list(NotificationKind)
         session.add_all(
