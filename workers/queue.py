@@ -10,7 +10,8 @@ from saq.queue.redis import RedisQueue
 
 # Each job family's limits: saq's defaults (timeout 10 s, 1 try) fit none of them.
 JOB_OPTIONS: dict[str, dict[str, Any]] = {
-    "handle_outbox": {"timeout": 60, "retries": 8, "retry_delay": 1.0, "retry_backoff": 60},
+    # One try: a failed row waits in the database (backoff, then DEAD; server.outbox).
+    "handle_outbox": {"timeout": 60, "retries": 1},
     "dispatch": {
         "timeout": 300,
         "heartbeat": 30,

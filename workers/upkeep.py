@@ -11,10 +11,11 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
 from server.core.models import utcnow
+from server.outbox.dead_letters import expire_stale
 from workers.dispatch import due_channels, settle_stale_claims
 from workers.jobs.reminders import requeue_due
 from workers.kick import kick
-from workers.outbox import relay_once, requeue_stale
+from workers.outbox import relay_once
 from workers.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -27,7 +28,9 @@ async def sweep_once(runtime: Runtime) -> None:
     settings = runtime.services.settings
     now = utcnow()
     async with runtime.services.db.session() as session:
-        requeued = await requeue_stale(session, STALE_OUTBOX, now)
+        requeued, dead = await expire_stale(
+            session, STALE_OUTBOX, settings.outbox_max_attempts, now
+        )
         settled = await settle_stale_claims(
             session, timedelta(seconds=settings.send_lease_seconds), now
         )
@@ -37,6 +40,8 @@ async def sweep_once(runtime: Runtime) -> None:
     await kick(runtime.queue, channels)
     if requeued or settled:
         log.info("sweep: %d outbox rows re-handed, %d stale sends settled", requeued, settled)
+    if dead:
+        log.error("sweep: %d outbox rows never finished in every attempt: dead", dead)
     log.debug("sweep: channels %s kicked, %d reminders re-enqueued", channels, reminders)
 
 
