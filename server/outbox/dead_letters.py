@@ -114,7 +114,8 @@ async def outbox_status(session: AsyncSession, limit: int = 100) -> OutboxStatus
         (col(OutboxMessage.dispatched_at).is_not(None), "handed_over"),
         else_="pending",
     ).label("state")
-    counts = dict((await session.execute(sa.select(state, sa.func.count()).group_by(state))).all())
+    rows = await session.execute(sa.select(state, sa.func.count()).group_by(state))
+    counts: dict[str, int] = {name: count for name, count in rows.all()}
     dead_rows = (
         await session.scalars(
             sa.select(OutboxMessage)
