@@ -91,7 +91,10 @@ def _export_schema(args: argparse.Namespace) -> int:
 
 
 def _create_admin(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import IntegrityError
+
     from server.accounts.organisations import create_organisation_with_admin
+    from server.core.conflicts import conflict_for
     from server.core.errors import UserError
     from server.core.services import Services
 
@@ -117,6 +120,12 @@ def _create_admin(args: argparse.Namespace) -> int:
         asyncio.run(run())
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except IntegrityError as exc:
+        conflict = conflict_for(exc)
+        if conflict is None:
+            raise
+        print(f"error: {conflict.message}", file=sys.stderr)
         return 1
     return 0
 
