@@ -10,11 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from schema.context import Context
 from schema.errors import UserError, user_errors
+from server.core.conflicts import conflict_for
 from server.core.errors import UserError as DomainUserError
 from server.core.errors import UserErrorCode
 
 T = TypeVar("T")
-RACE = "Someone else made the same change at the same moment. Reload and try again."
 
 
 async def attempt(
@@ -22,13 +22,19 @@ async def attempt(
 ) -> tuple[T | None, list[UserError]]:
     """Run ``work`` in the request's session; a UserError rolls back and becomes userErrors.
 
-    A unique constraint that fires means another request made the same change between our
-    check and our write: the caller gets CONFLICT and can simply retry.
+    A unique constraint named in server.core.conflicts that fires means another request
+    made the same change between our check and our write: the caller gets CONFLICT and can
+    simply retry. Any other integrity error is a bug: it propagates, to be logged with the
+    request id and masked in production.
     """
     try:
         async with ctx.db() as session:
             return await work(session), []
     except DomainUserError as error:
         return None, user_errors(error)
-    except IntegrityError:
-        return None, user_errors(DomainUserError.of(UserErrorCode.CONFLICT, RACE))
+    except IntegrityError as error:
+        conflict = conflict_for(error)
+        if conflict is None:
+            raise
+        problem = DomainUserError.of(UserErrorCode.CONFLICT, conflict.message, conflict.field)
+        return None, user_errors(problem)

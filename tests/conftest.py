@@ -116,7 +116,7 @@ async def _empty_tables(services: Services) -> None:
 
 
 async def _drop_redis_keys(services: Services) -> None:
-    # The prefix also sits inside saq's keys ("saq:<prefix>doorstep:...").
+    # saq's keys start with the prefix too (server.core.queue).
     pattern = f"*{services.settings.redis_prefix}*"
     keys = [k async for k in services.redis.scan_iter(match=pattern)]
     if keys:

@@ -16,8 +16,10 @@ import httpx
 from server.accounts.models import Device, User
 from server.core.db import Database
 from server.core.enums import Platform, PushProvider, Role
+from server.core.manifest import Registry
 from server.core.services import Services
 from server.core.settings import Settings
+from server.domains import REGISTRY
 from tests.redis_server import free_port
 from workers.main import build_worker
 from workers.runtime import Runtime
@@ -74,9 +76,11 @@ async def stop_api(process: asyncio.subprocess.Process) -> None:
 
 
 @asynccontextmanager
-async def running_worker(settings: Settings, services: Services) -> AsyncIterator[Runtime]:
+async def running_worker(
+    settings: Settings, services: Services, registry: Registry = REGISTRY
+) -> AsyncIterator[Runtime]:
     """A real saq worker in this event loop, against the test's Redis and database."""
-    worker = build_worker(settings, services)
+    worker = build_worker(settings, services, registry)
     await worker.queue.connect()
     task = asyncio.create_task(worker.start())
 

@@ -125,3 +125,46 @@ async def test_the_check_notices_a_difference(fresh_url: str) -> None:
     finally:
         await engine.dispose()
     assert "ix_audit_org_time" in added_indexes(await pending_model_changes(fresh_url))
+
+
+async def _unique_names(url: str) -> set[tuple[str, str]]:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+
+            def names(sync_conn: Any) -> set[tuple[str, str]]:
+                inspector = sa.inspect(sync_conn)
+                return {
+                    (table, str(u["name"]))
+                    for table in inspector.get_table_names()
+                    for u in inspector.get_unique_constraints(table)
+                }
+
+            return await conn.run_sync(names)
+    finally:
+        await engine.dispose()
+
+
+MODEL_UNIQUES = {
+    (table.name, str(c.name))
+    for table in SQLModel.metadata.tables.values()
+    for c in table.constraints
+    if isinstance(c, sa.UniqueConstraint)
+}
+
+
+@pytest.mark.parametrize("fresh_url", ["postgresql"], indirect=True)
+async def test_unique_constraints_carry_the_models_names(fresh_url: str) -> None:
+    """server.core.conflicts reads these names on PostgreSQL (SQLite reports columns).
+
+    A new database has them from the start (Alembic applies the models' naming convention);
+    one made before 0006 has PostgreSQL's own names, which 0006 renames (and its downgrade
+    gives back)."""
+    await upgrade(fresh_url)
+    assert await _unique_names(fresh_url) == MODEL_UNIQUES
+    await downgrade(fresh_url, "0005")
+    older = await _unique_names(fresh_url)
+    assert ("users", "users_email_key") in older and not older & MODEL_UNIQUES
+    assert len(older) == len(MODEL_UNIQUES)
+    await upgrade(fresh_url)
+    assert await _unique_names(fresh_url) == MODEL_UNIQUES

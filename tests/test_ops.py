@@ -1,4 +1,4 @@
-"""The operators' queue view: off by default, behind HTTP Basic auth when on."""
+"""The operators' pages (the queue, the outbox): off by default, behind HTTP Basic auth."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ from typing import Any
 import httpx
 import pytest
 
+from server.core.models import utcnow
 from server.core.services import Services
 from server.core.settings import Settings
+from server.outbox.models import OutboxMessage
 from server.web.app import create_app
 
 
@@ -48,3 +50,32 @@ async def test_queue_view_needs_the_operator_password(ops: Any) -> None:
 async def test_queue_view_is_absent_without_a_password(settings, services) -> None:
     async for client in _client(settings, services):
         assert (await client.get("/ops/queue/", auth=("ops", ""))).status_code == 404
+
+
+async def test_outbox_page_shows_counts_and_dead_rows(ops: Any, services: Services) -> None:
+    now = utcnow()
+    async with services.db.session() as session:
+        dead = OutboxMessage(
+            topic="notify",
+            dedupe_key="ops:dead",
+            dispatched_at=now,
+            attempts=8,
+            dead_at=now,
+            last_error="RuntimeError: <b>boom</b>",
+        )
+        session.add_all([dead, OutboxMessage(topic="notify", dedupe_key="ops:pending")])
+        await session.commit()
+    assert (await ops.get("/ops/outbox")).status_code == 401
+    assert (await ops.get("/ops/outbox", auth=("ops", "guess"))).status_code == 401
+    page = await ops.get("/ops/outbox", auth=("ops", "operator-secret"))
+    assert page.status_code == 200 and "html" in page.headers["content-type"]
+    text = page.text
+    assert "<th>pending</th><td>1</td>" in text and "<th>dead</th><td>1</td>" in text
+    assert str(dead.id) in text and "<td>8</td>" in text
+    assert "RuntimeError: &lt;b&gt;boom&lt;/b&gt;" in text  # escaped, not markup
+    assert now.strftime("%Y-%m-%d %H:%M:%S UTC") in text
+
+
+async def test_outbox_page_is_absent_without_a_password(settings, services) -> None:
+    async for client in _client(settings, services):
+        assert (await client.get("/ops/outbox", auth=("ops", ""))).status_code == 404

@@ -206,3 +206,31 @@ async def test_parents_on_another_page_cost_one_statement_for_the_whole_page(
     # The page (with one row more, to know whether another follows) and the parents.
     assert small_count == 2, "\n".join(count_queries.statements)
     assert big_count == 2, "\n".join(count_queries.statements)
+
+
+async def test_parents_half_on_the_page_half_elsewhere_cost_one_statement_more(
+    gql: GraphQLClient, make_org: Any, services: Services, count_queries: QueryCounter
+) -> None:
+    """A page of 30 children and 15 of their parents: the parents on it prime the loader,
+    the 15 on the page before it come in one statement (a lookup per row would be 15)."""
+    org: Org = await make_org()
+    await seed_parents_on_the_first_page(services, org, 30)
+    # Areas sort by name: the first page is "A Ward 00".."A Ward 14", the second the other
+    # 15 wards and all 30 estates.
+    first = await gql(AREAS_PAGE, {"first": 15}, token=org.token())
+    after = first["areas"]["pageInfo"]["endCursor"]
+    await gql(AREAS_PAGE, {"first": 45, "after": after}, token=org.token())  # warm
+    count_queries.statements.clear()
+    data = await gql(AREAS_PAGE, {"first": 45, "after": after}, token=org.token())
+    rows = [e["node"] for e in data["areas"]["edges"]]
+    assert [r["name"] for r in rows[:15]] == [f"A Ward {i:02}" for i in range(15, 30)]
+    assert [(r["name"], r["parent"]["name"]) for r in rows[15:]] == [
+        (f"B Estate {i:02}", f"A Ward {i:02}") for i in range(30)
+    ]
+    assert count_queries.count == 2, "\n".join(count_queries.statements)
+
+    # The whole family on one page: the page alone.
+    count_queries.statements.clear()
+    data = await gql(AREAS_PAGE, {"first": 60}, token=org.token())
+    assert len(data["areas"]["edges"]) == 60
+    assert count_queries.count == 1, "\n".join(count_queries.statements)

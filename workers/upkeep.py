@@ -14,7 +14,8 @@ from server.core.models import utcnow
 from server.notifications.deliveries import due_channels, settle_stale_claims
 from server.notifications.reminders import requeue_due
 from server.notifications.wake import kick
-from workers.outbox import relay_once, requeue_stale
+from server.outbox.dead_letters import expire_stale
+from workers.outbox import relay_once
 from workers.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -27,7 +28,9 @@ async def sweep_once(runtime: Runtime) -> None:
     settings = runtime.services.settings
     now = utcnow()
     async with runtime.services.db.session() as session:
-        requeued = await requeue_stale(session, STALE_OUTBOX, now)
+        requeued, dead = await expire_stale(
+            session, STALE_OUTBOX, settings.outbox_max_attempts, now
+        )
         settled = await settle_stale_claims(
             session, timedelta(seconds=settings.send_lease_seconds), now
         )
@@ -42,6 +45,8 @@ async def sweep_once(runtime: Runtime) -> None:
             settled.unconfirmed,
             settled.resent,
         )
+    if dead:
+        log.error("sweep: %d outbox rows never finished in every attempt: dead", dead)
     log.debug("sweep: channels %s kicked, %d reminders re-enqueued", channels, reminders)
 
 

@@ -91,7 +91,10 @@ def _export_schema(args: argparse.Namespace) -> int:
 
 
 def _create_admin(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import IntegrityError
+
     from server.accounts.organisations import create_organisation_with_admin
+    from server.core.conflicts import conflict_for
     from server.core.errors import UserError
     from server.core.services import Services
 
@@ -117,6 +120,12 @@ def _create_admin(args: argparse.Namespace) -> int:
         asyncio.run(run())
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except IntegrityError as exc:
+        conflict = conflict_for(exc)
+        if conflict is None:
+            raise
+        print(f"error: {conflict.message}", file=sys.stderr)
         return 1
     return 0
 
@@ -149,6 +158,53 @@ def _notifications(args: argparse.Namespace) -> int:
                     print(f"{'total':<12} {sum(counts.values())}")
         finally:
             await services.close()
+
+    asyncio.run(run())
+    return 0
+
+
+def _outbox(args: argparse.Namespace) -> int:
+    import uuid
+
+    from server.core.services import Services
+    from server.outbox.dead_letters import outbox_status, requeue_dead
+
+    if args.action == "requeue" and not (args.ids or args.all_dead):
+        print("error: say which rows: --id ID (repeatable) or --all-dead", file=sys.stderr)
+        return 2
+    if args.action == "status" and (args.ids or args.all_dead):
+        print("error: --id and --all-dead are for requeue", file=sys.stderr)
+        return 2
+    try:
+        ids = [uuid.UUID(i) for i in args.ids] if args.ids else None
+    except ValueError:
+        print("error: --id takes an outbox row id (a UUID)", file=sys.stderr)
+        return 2
+
+    async def run() -> None:
+        services = Services.create(get_settings())
+        try:
+            async with services.db.session() as session:
+                if args.action == "requeue":
+                    print(f"requeued {await requeue_dead(session, ids)} dead outbox rows")
+                    return
+                status = await outbox_status(session)
+        finally:
+            await services.close()
+        for label, count in (
+            ("pending", status.pending),
+            ("handed over", status.handed_over),
+            ("processed", status.processed),
+            ("dead", status.dead),
+        ):
+            print(f"{label:<12} {count}")
+        for row in status.dead_rows:
+            assert row.dead_at is not None
+            since = row.dead_at.strftime("%Y-%m-%d %H:%M:%S UTC")
+            print(
+                f"dead {row.id} topic={row.topic} attempts={row.attempts} "
+                f"since={since} error={row.last_error}"
+            )
 
     asyncio.run(run())
     return 0
@@ -187,6 +243,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("notifications", _notifications, "delivery status; resend dead deliveries")
     p.add_argument("action", choices=["status", "requeue"])
     p.add_argument("ids", nargs="*", help="delivery ids to requeue (default: every dead one)")
+    p = add("outbox", _outbox, "outbox status and dead rows; requeue dead rows")
+    p.add_argument("action", choices=["status", "requeue"])
+    which = p.add_mutually_exclusive_group()
+    which.add_argument(
+        "--id", dest="ids", action="append", metavar="ID", help="a dead row to requeue"
+    )
+    which.add_argument("--all-dead", action="store_true", help="requeue every dead row")
     return parser
 
 

@@ -7,6 +7,13 @@ from datetime import UTC, datetime
 
 from sqlmodel import Field, SQLModel
 
+# Stable constraint names: server.core.conflicts tells races on a unique constraint from
+# other integrity errors by these names (migration 0006 gave existing databases them).
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+}
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)

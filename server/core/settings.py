@@ -93,6 +93,9 @@ class Settings(BaseSettings):
     relay_interval_seconds: float = 0.5
     sweep_interval_seconds: int = 15
     send_lease_seconds: int = 120
+    outbox_max_attempts: int = Field(default=8, ge=1)
+    outbox_backoff_seconds: float = 10.0
+    outbox_backoff_max_seconds: float = 1800.0
     delivery_max_attempts: int = 6
     delivery_backoff_seconds: float = 10.0
     delivery_backoff_max_seconds: float = 3600.0

@@ -8,6 +8,8 @@ from sqlmodel import Field
 
 from server.core.models import Table, utcnow
 
+ERROR_LENGTH = 500
+
 
 class OutboxMessage(Table, table=True):
     """A job to hand to the workers; relayed at least once, handled idempotently."""
@@ -22,4 +24,8 @@ class OutboxMessage(Table, table=True):
     available_at: datetime = Field(default_factory=utcnow)
     dispatched_at: datetime | None = None  # handed to the queue
     processed_at: datetime | None = None  # its job finished
-    attempts: int = 0
+    attempts: int = 0  # times handed to the queue
+    # Given up on after too many attempts (or an unknown topic): no longer handed over
+    # until an operator requeues it (`doorstep outbox requeue`).
+    dead_at: datetime | None = None
+    last_error: str | None = Field(default=None, max_length=ERROR_LENGTH)

@@ -1,8 +1,9 @@
-"""The operators' view of the job queue: saq's web UI behind HTTP Basic auth.
+"""The operators' pages behind HTTP Basic auth: saq's web UI of the job queue
+(/ops/queue) and the outbox with its dead rows (/ops/outbox).
 
-Off unless DOORSTEP_OPS_PASSWORD is set. It shows every organisation's jobs (ids only),
-so it is for whoever runs the service, not for an organisation's admins; those see their
-own failed deliveries through the `deliveryFailures` query.
+Off unless DOORSTEP_OPS_PASSWORD is set. They show every organisation's jobs (ids only),
+so they are for whoever runs the service, not for an organisation's admins; those see
+their own failed deliveries through the `deliveryFailures` query.
 """
 
 from __future__ import annotations
@@ -13,11 +14,15 @@ import hmac
 
 from saq.queue.redis import RedisQueue
 from saq.web.starlette import saq_web
-from starlette.responses import PlainTextResponse
-from starlette.routing import BaseRoute, Mount
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import BaseRoute, Mount, Route, request_response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from server.core.services import Services
 from server.core.settings import Settings
+from server.outbox.dead_letters import outbox_status
+from server.web.pages import templates
 
 OPS_USER = "ops"
 
@@ -52,9 +57,21 @@ class BasicAuth:
         await refusal(scope, receive, send)
 
 
+async def outbox_page(request: Request) -> Response:
+    """Counts of the outbox's rows by state, and the dead rows with their last error."""
+    services: Services = request.app.state.services
+    async with services.db.session() as session:
+        status = await outbox_status(session)
+    return templates.TemplateResponse(
+        request, "ops_outbox.html", {"status": status}, headers={"Cache-Control": "no-store"}
+    )
+
+
 def ops_routes(settings: Settings, queue: RedisQueue) -> list[BaseRoute]:
     if not settings.ops_password:
         return []
+    password = settings.ops_password
     return [
-        Mount("/ops/queue", app=BasicAuth(saq_web("/ops/queue", [queue]), settings.ops_password))
+        Mount("/ops/queue", app=BasicAuth(saq_web("/ops/queue", [queue]), password)),
+        Route("/ops/outbox", BasicAuth(request_response(outbox_page), password)),
     ]
