@@ -20,7 +20,9 @@ from server.core.queue import create_queue, enqueue
 from server.core.services import Services
 from server.core.settings import Settings
 from server.notifications.models import Delivery, DeliveryStatus
-from server.notifications.spec import NotifySpec, stage_notification
+from server.notifications.notify import stage_notification
+from server.notifications.reminders import FIRE_REMINDER
+from server.notifications.spec import NotifySpec
 from server.outbox.models import OutboxMessage
 from tests.helpers import add_organisers, eventually, running_worker
 from tests.redis_server import RedisServer
@@ -98,7 +100,7 @@ async def test_every_key_and_channel_of_a_deployment_starts_with_its_prefix(
             later = utcnow() + timedelta(hours=1)
             for key in ("later", "aborted"):
                 assert await enqueue(
-                    runtime.queue, "fire_reminder", key=key, at=later, reminder_id=key
+                    runtime.queue, FIRE_REMINDER, key=key, at=later, reminder_id=key
                 )
             job = await runtime.queue.job("aborted")
             assert job is not None
