@@ -302,6 +302,22 @@ async def _largest_claim(services: Services) -> int:
         return int(await session.scalar(sa.select(sa.func.max(per_claim.c.n))) or 0)
 
 
+async def _tell_everyone(services: Services, admin: Any, users: list[Any], key: str) -> None:
+    """Stage one push to every organiser, as a domain would in its transaction."""
+    async with services.db.session() as session:
+        stage_notification(
+            session,
+            NotifySpec(
+                organisation_id=admin.organisation_id,
+                user_ids=[u.id for u in users],
+                template="system",
+                event_key=key,
+                params={"title": "Meeting", "body": "Tonight 7pm"},
+            ),
+        )
+        await session.commit()
+
+
 async def test_worker_killed_mid_batch_then_restarted_sends_each_push_once(
     postgresql_url: str, tmp_path: Path
 ) -> None:
@@ -320,18 +336,7 @@ async def test_worker_killed_mid_batch_then_restarted_sends_each_push_once(
             DOORSTEP_SEND_LEASE_SECONDS="3",
         )
         first = await _start(workers, env, tmp_path / "worker-1.log")
-        async with services.db.session() as session:
-            stage_notification(
-                session,
-                NotifySpec(
-                    organisation_id=admin.organisation_id,
-                    user_ids=[u.id for u in users],
-                    template="system",
-                    event_key="fault-kill",
-                    params={"title": "Meeting", "body": "Tonight 7pm"},
-                ),
-            )
-            await session.commit()
+        await _tell_everyone(services, admin, users, "fault-kill")
 
         async def some_sent() -> bool:
             return bool(expo.messages)
@@ -413,18 +418,7 @@ async def test_worker_killed_at_random_moments_loses_nothing_and_sends_nothing_t
             DOORSTEP_SEND_LEASE_SECONDS="3",
             DOORSTEP_WORKER_CONCURRENCY="2",
         )
-        async with services.db.session() as session:
-            stage_notification(
-                session,
-                NotifySpec(
-                    organisation_id=admin.organisation_id,
-                    user_ids=[u.id for u in users],
-                    template="system",
-                    event_key="fault-random-kills",
-                    params={"title": "Meeting", "body": "Tonight 7pm"},
-                ),
-            )
-            await session.commit()
+        await _tell_everyone(services, admin, users, "fault-random-kills")
 
         async def in_flight() -> bool:
             return expo.held > 0
