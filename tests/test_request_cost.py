@@ -4,20 +4,33 @@ each hot query takes (see docs/decisions/0009-fast-request-path.md)."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import gc
+import re
+from collections.abc import AsyncIterator
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
+import sqlalchemy as sa
 from graphql import parse
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from schema.documents import DocumentCache
+from server.accounts.models import Area, UserArea
+from server.core.db import Database
+from server.core.enums import Role
+from server.core.models import utcnow
 from server.core.services import Services
 from server.core.settings import Settings
+from server.notifications.models import Notification, NotificationKind, NotificationPreference
 from server.web.app import GC_THRESHOLDS, create_app
-from tests.conftest import GraphQLClient, Org
+from tests.conftest import PG_ADMIN_URL, GraphQLClient, Org
 from tests.contract_ops import op
+from tests.test_query_counts import Seed, seed_areas, seed_audit, seed_members
 
 # --- Documents: parsed and validated once ---------------------------------------------
 
@@ -145,3 +158,200 @@ async def test_the_server_freezes_its_start_up_heap_and_collects_less_often(
             assert response.json() == {"data": {"__typename": "Query"}}
     assert gc.get_threshold() == before
     assert gc.get_freeze_count() == 0
+
+
+# --- Statements and transactions ----------------------------------------------------------
+
+
+CONTROL = ("BEGIN", "COMMIT", "ROLLBACK")
+
+
+class Traffic:
+    """What reaches the database: SQLAlchemy's statements, and the transactions they run in,
+    on PostgreSQL as asyncpg sends them (BEGIN, COMMIT, ROLLBACK, and a pre-ping's own BEGIN,
+    ";" and ROLLBACK would show), on SQLite as SQLAlchemy's transaction events."""
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+        self.control: list[str] = []
+
+    async def settle(self) -> None:
+        """asyncpg tells its query loggers soon after, not at once."""
+        for _ in range(5):
+            await asyncio.sleep(0)
+
+    async def clear(self) -> None:
+        await self.settle()
+        self.statements.clear()
+        self.control.clear()
+
+    @property
+    def transactions(self) -> int:
+        return self.control.count("BEGIN")
+
+    @property
+    def ends(self) -> int:
+        return self.control.count("COMMIT") + self.control.count("ROLLBACK")
+
+    def __str__(self) -> str:
+        return "\n".join([*self.control, *self.statements])
+
+
+@pytest.fixture
+async def traffic(services: Services) -> AsyncIterator[Traffic]:
+    seen = Traffic()
+    engine = services.db.engine.sync_engine
+    listeners: list[tuple[str, Any]] = []
+
+    def listen(name: str, fn: Any) -> None:
+        sa.event.listen(engine, name, fn)
+        listeners.append((name, fn))
+
+    if services.db.dialect == "postgresql":
+        await services.db.engine.dispose()  # every connection from now on is watched
+
+        def sent(logged: Any) -> None:
+            query = logged.query.strip().rstrip(";").upper() or ";"
+            if query == ";" or query in CONTROL:
+                seen.control.append(query)
+
+        def watch(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.driver_connection.add_query_logger(sent)
+
+        listen("connect", watch)
+    else:
+        for name in ("begin", "commit", "rollback"):
+            listen(name, lambda *_, word=name.upper(): seen.control.append(word))
+    listen("before_cursor_execute", lambda _c, _cur, sql, *_: seen.statements.append(sql))
+    yield seen
+    for name, fn in listeners:
+        sa.event.remove(engine, name, fn)
+
+
+async def test_a_request_that_needs_no_data_opens_no_transaction(
+    gql: GraphQLClient, make_org: Any, traffic: Traffic
+) -> None:
+    org: Org = await make_org()
+    await gql(op("Me"), token=org.token())  # the pool holds a connection
+    await traffic.clear()
+    assert await gql("{ __typename }", token=org.token()) == {"__typename": "Query"}
+    body = await gql.raw(op("Me"))  # not signed in: refused before any resolver
+    assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    body = await gql.raw(op("Me"), token="not-a-token")
+    assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    await traffic.settle()
+    assert traffic.control == [] and traffic.statements == []
+
+
+async def seed_notifications(services: Services, org: Org, n: int) -> None:
+    """n in-app notifications for the admin, every third one read."""
+    admin = org.members[Role.ADMIN]
+    async with services.db.session() as session:
+        session.add_all(
+            Notification(
+                organisation_id=org.organisation.id,
+                user_id=admin.id,
+                dedupe_key=f"cost-{org.organisation.id}-{i}",
+                kind=NotificationKind.CAMPAIGN_UPDATE,
+                title=f"Update {i:02}",
+                body="Something happened.",
+                read_at=utcnow() if i % 3 == 0 else None,
+            )
+            for i in range(n)
+        )
+        await session.commit()
+
+
+async def seed_me(services: Services, org: Org, n: int) -> None:
+    """The admin works in n areas and has preferences of their own."""
+    admin = org.members[Role.ADMIN]
+    async with services.db.session() as session:
+        areas = [Area(organisation_id=org.organisation.id, name=f"Patch {i:02}") for i in range(n)]
+        session.add_all(areas)
+        await session.flush()
+        session.add_all(UserArea(user_id=admin.id, area_id=a.id) for a in areas)
+        session.add(NotificationPreference(user_id=admin.id, sms_enabled=True))
+        await session.commit()
+
+
+# operation, variables, seed, the statements one request sends (in its one transaction)
+COSTS: dict[str, tuple[dict[str, Any], Seed, list[str]]] = {
+    "Me": ({}, seed_me, ["users", "organisations", "user_areas", "notification_preferences"]),
+    "Areas": ({}, seed_areas, ["areas"]),
+    "Members": ({"first": 50}, seed_members, ["users", "count", "user_areas"]),
+    "AuditLog": ({"first": 50}, seed_audit, ["audit_entries", "users"]),
+    "MyNotifications": ({}, seed_notifications, ["notifications", "count"]),
+}
+
+
+def table_of(statement: str) -> str:
+    """The table a SELECT reads first (or "count" for a count)."""
+    if statement.startswith("SELECT count("):
+        return "count"
+    found = re.search(r"\bFROM\s+\"?(\w+)", statement)
+    return found.group(1) if found else statement
+
+
+@pytest.mark.parametrize("name", sorted(COSTS))
+async def test_a_hot_query_takes_one_transaction_and_a_fixed_set_of_statements(
+    gql: GraphQLClient, make_org: Any, services: Services, traffic: Traffic, name: str
+) -> None:
+    variables, seed, statements = COSTS[name]
+    org: Org = await make_org()
+    await seed(services, org, 30)
+    first = await gql.op(name, variables, token=org.token())  # the pool and caches warm
+    await traffic.clear()
+    again = await gql.op(name, variables, token=org.token())
+    await traffic.settle()
+    assert again == first
+    assert traffic.transactions == 1 and traffic.ends == 1, str(traffic)
+    assert [table_of(s) for s in traffic.statements] == statements, str(traffic)
+
+
+async def terminate_backends(database: Database) -> int:
+    """End, from the server's side, every connection of the database's pool."""
+    async with database.engine.connect() as conn:
+        mine = (await conn.execute(sa.text("SELECT pg_backend_pid()"))).scalar_one()
+    admin = await asyncpg.connect(PG_ADMIN_URL.replace("postgresql+asyncpg", "postgresql"))
+    try:
+        ended = await admin.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = $1 AND pid = $2",
+            make_url(database.url).database,
+            mine,
+        )
+    finally:
+        await admin.close()
+    return int(ended)
+
+
+async def test_a_connection_dropped_while_idle_is_replaced_before_use(
+    postgresql_url: str,
+) -> None:
+    """No ping at every checkout; one that sat idle in the pool is pinged, and replaced when
+    the server has dropped it (a restart, an idle timeout)."""
+    database = Database(postgresql_url, idle_ping_seconds=0, pool_size=1, max_overflow=0)
+    try:
+        assert await terminate_backends(database) == 1
+        async with database.session() as session:
+            assert (await session.execute(sa.text("SELECT 1"))).scalar_one() == 1
+    finally:
+        await database.dispose()
+
+
+async def test_a_dropped_connection_fails_one_request_and_the_pool_recovers(
+    postgresql_url: str,
+) -> None:
+    """Without the idle ping (a busy pool), the request that meets a dropped connection
+    fails, and the pool replaces it for the next."""
+    database = Database(postgresql_url, idle_ping_seconds=3600, pool_size=1, max_overflow=0)
+    try:
+        assert await terminate_backends(database) == 1
+        with pytest.raises(DBAPIError) as failed:
+            async with database.session() as session:
+                await session.execute(sa.text("SELECT 1"))
+        assert failed.value.connection_invalidated
+        async with database.session() as session:
+            assert (await session.execute(sa.text("SELECT 1"))).scalar_one() == 1
+    finally:
+        await database.dispose()
