@@ -34,5 +34,21 @@ def by_id(ctx: Context, model: Any, *, scoped: bool = True) -> LoadFn:
     return load
 
 
+def rows_by_id(ctx: Context, columns: Sequence[Any], *, scoped: Any = None) -> LoadFn:
+    """Plain rows of ``columns`` (the first is the id) by id; with ``scoped`` (the table's
+    organisation column), only rows of the caller's organisation."""
+    key = columns[0]
+
+    async def load(ids: list[uuid.UUID]) -> list[Any]:
+        stmt = sa.select(*columns).where(key.in_(ids))
+        if scoped is not None:
+            stmt = stmt.where(scoped == organisation_of(ctx))
+        async with ctx.db() as session:
+            rows = {row[0]: row for row in await session.execute(stmt)}
+        return [rows.get(i) for i in ids]
+
+    return load
+
+
 def organisation_of(ctx: Context) -> uuid.UUID | None:
     return ctx.actor.organisation_id if ctx.actor else None

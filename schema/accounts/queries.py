@@ -40,8 +40,9 @@ class AccountsQuery:
         request = page_request(ctx, first, after)
         async with ctx.db() as session:
             page = await areas.list_areas(session, ctx.require_actor(), request)
+        loader = ctx.loaders(AccountsLoaders).area
         for area in page.items:  # parents on this page need no query of their own
-            ctx.loaders(AccountsLoaders).area.prime(area.id, area)
+            loader.prime(area.id, area)
         return connection(ctx, page, AreaType.of)
 
     @strawberry.field(
@@ -66,6 +67,7 @@ class AccountsQuery:
                 role=filter.role if filter else None,
                 active=filter.active if filter else True,
             )
+        loader = ctx.loaders(AccountsLoaders).user
         for user in page.items:
-            ctx.loaders(AccountsLoaders).user.prime(user.id, user)
+            loader.prime(user.id, user)
         return connection(ctx, page, UserType.of)

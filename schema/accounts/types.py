@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any, Protocol
 
+import sqlalchemy as sa
 import strawberry
 
 from schema.accounts.loaders import AccountsLoaders
@@ -22,8 +24,42 @@ class OrganisationType:
     name: str
 
     @classmethod
-    def of(cls, org: models.Organisation) -> OrganisationType:
+    def of(cls, org: models.Organisation | sa.Row[Any]) -> OrganisationType:
         return cls(id=strawberry.ID(str(org.id)), name=org.name)
+
+
+class AreaFields(Protocol):
+    """An area as stored: a model, or a plain row of server.accounts.areas.AREA_COLUMNS."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def parent_id(self) -> uuid.UUID | None: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def kind(self) -> str | None: ...
+    @property
+    def postcode_prefixes(self) -> list[str] | None: ...
+
+
+class UserFields(Protocol):
+    """A member as stored: a model, or a plain row of server.accounts.members.USER_COLUMNS."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def organisation_id(self) -> uuid.UUID: ...
+    @property
+    def display_name(self) -> str: ...
+    @property
+    def email(self) -> str: ...
+    @property
+    def locale(self) -> str: ...
+    @property
+    def role(self) -> models.Role: ...
+    @property
+    def is_active(self) -> bool: ...
 
 
 @strawberry.type(name="Area")
@@ -35,7 +71,7 @@ class AreaType:
     _parent_id: strawberry.Private[uuid.UUID | None]
 
     @classmethod
-    def of(cls, area: models.Area) -> AreaType:
+    def of(cls, area: AreaFields) -> AreaType:
         return cls(
             id=strawberry.ID(str(area.id)),
             name=area.name,
@@ -63,7 +99,7 @@ class NotificationPreferencesType:
     digest: DigestFrequency
 
     @classmethod
-    def of(cls, prefs: NotificationPreference) -> NotificationPreferencesType:
+    def of(cls, prefs: NotificationPreference | sa.Row[Any]) -> NotificationPreferencesType:
         return cls(
             push_enabled=prefs.push_enabled,
             email_enabled=prefs.email_enabled,
@@ -87,10 +123,11 @@ class UserType:
     active: bool = strawberry.field(
         description="False once deactivated: no sign-in, no sessions, no pushes."
     )
-    _model: strawberry.Private[models.User]
+    _user_id: strawberry.Private[uuid.UUID]
+    _organisation_id: strawberry.Private[uuid.UUID]
 
     @classmethod
-    def of(cls, user: models.User) -> UserType:
+    def of(cls, user: UserFields) -> UserType:
         return cls(
             id=strawberry.ID(str(user.id)),
             display_name=user.display_name,
@@ -98,14 +135,13 @@ class UserType:
             locale=user.locale,
             role=user.role,
             active=user.is_active,
-            _model=user,
+            _user_id=user.id,
+            _organisation_id=user.organisation_id,
         )
 
     @strawberry.field
     async def organisation(self, info: Info) -> OrganisationType:
-        org = await info.context.loaders(AccountsLoaders).organisation.load(
-            self._model.organisation_id
-        )
+        org = await info.context.loaders(AccountsLoaders).organisation.load(self._organisation_id)
         assert org is not None
         return OrganisationType.of(org)
 
@@ -113,17 +149,17 @@ class UserType:
     async def areas(self, info: Info) -> list[AreaType]:
         return [
             AreaType.of(a)
-            for a in await info.context.loaders(AccountsLoaders).areas_of_user.load(self._model.id)
+            for a in await info.context.loaders(AccountsLoaders).areas_of_user.load(self._user_id)
         ]
 
     @strawberry.field
     async def notification_preferences(self, info: Info) -> NotificationPreferencesType | None:
         """Only the person themself sees their preferences."""
         actor = info.context.actor
-        if actor is None or actor.user_id != self._model.id:
+        if actor is None or actor.user_id != self._user_id:
             return None
         return NotificationPreferencesType.of(
-            await info.context.loaders(NotificationsLoaders).preferences.load(self._model.id)
+            await info.context.loaders(NotificationsLoaders).preferences.load(self._user_id)
         )
 
 

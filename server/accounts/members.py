@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -53,22 +53,34 @@ class MemberChanges:
     area_ids: list[uuid.UUID] | None = None
 
 
+# What the API shows of a member: reads select these, as plain rows (no tracked objects).
+USER_COLUMNS: tuple[Any, ...] = (
+    col(User.id),
+    col(User.organisation_id),
+    col(User.display_name),
+    col(User.email),
+    col(User.locale),
+    col(User.role),
+    col(User.is_active),
+)
+
+
 async def list_members(
     session: AsyncSession,
     actor: Actor,
     page: PageRequest,
     role: Role | None = None,
     active: bool | None = True,
-) -> Page[User]:
-    """Members of the actor's organisation; active ones unless ``active`` says otherwise
-    (None: everyone)."""
+) -> Page[sa.Row[Any]]:
+    """Members of the actor's organisation (rows of USER_COLUMNS); active ones unless
+    ``active`` says otherwise (None: everyone)."""
     actor.require(*MEMBER_VIEWERS)
-    stmt = sa.select(User).where(col(User.organisation_id) == actor.organisation_id)
+    stmt = sa.select(*USER_COLUMNS).where(col(User.organisation_id) == actor.organisation_id)
     if role is not None:
         stmt = stmt.where(col(User.role) == role)
     if active is not None:
         stmt = stmt.where(col(User.is_active).is_(active))
-    return await paginate(session, stmt, [User.display_name, User.id], page)
+    return await paginate(session, stmt, [col(User.display_name), col(User.id)], page)
 
 
 async def get_member(session: AsyncSession, actor: Actor, user_id: uuid.UUID) -> User | None:
