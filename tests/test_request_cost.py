@@ -276,9 +276,10 @@ async def seed_me(services: Services, org: Org, n: int) -> None:
 
 # operation, variables, seed, the statements one request sends (in its one transaction)
 COSTS: dict[str, tuple[dict[str, Any], Seed, list[str]]] = {
-    "Me": ({}, seed_me, ["users", "organisations", "user_areas", "notification_preferences"]),
+    # the member with organisation and preferences joined in; their areas
+    "Me": ({}, seed_me, ["users", "user_areas"]),
     "Areas": ({}, seed_areas, ["areas"]),
-    "Members": ({"first": 50}, seed_members, ["users", "count", "user_areas"]),
+    "Members": ({"first": 50}, seed_members, ["users", "user_areas", "count"]),
     "AuditLog": ({"first": 50}, seed_audit, ["audit_entries"]),  # actors joined in
     "MyNotifications": ({}, seed_notifications, ["notifications", "count"]),
 }
@@ -355,3 +356,57 @@ async def test_a_dropped_connection_fails_one_request_and_the_pool_recovers(
             assert (await session.execute(sa.text("SELECT 1"))).scalar_one() == 1
     finally:
         await database.dispose()
+
+
+async def test_me_shows_what_its_one_row_joins_in(
+    gql: GraphQLClient, make_org: Any, services: Services
+) -> None:
+    org: Org = await make_org("Joined Org")
+    data = await gql.op("Me", token=org.token(Role.ORGANISER))
+    me = data["me"]
+    assert me["organisation"] == {"id": str(org.organisation.id), "name": "Joined Org"}
+    assert me["areas"] == []
+    assert me["notificationPreferences"] == {  # none stored: the defaults
+        "pushEnabled": True,
+        "emailEnabled": True,
+        "smsEnabled": False,
+        "quietHoursStart": None,
+        "quietHoursEnd": None,
+        "timezone": "Europe/London",
+        "digest": "WEEKLY",
+    }
+    await seed_me(services, org, 2)
+    me = (await gql.op("Me", token=org.token(Role.ADMIN)))["me"]
+    assert me["displayName"] == "Admin of Joined Org"
+    assert me["notificationPreferences"]["smsEnabled"] is True
+    assert [a["name"] for a in me["areas"]] == ["Patch 00", "Patch 01"]
+
+
+MEMBERS_THROUGH_FRAGMENTS = """
+query MembersThroughFragments {
+  members(first: 50) {
+    ...Page
+  }
+}
+fragment Page on UserConnection { edges { node { ... on User { ...Places } } } }
+fragment Places on User { displayName areas { name } }
+"""
+
+
+async def test_members_areas_asked_through_fragments_are_preloaded_too(
+    gql: GraphQLClient, make_org: Any, services: Services, traffic: Traffic
+) -> None:
+    org: Org = await make_org()
+    await seed_members(services, org, 5)
+    await gql(MEMBERS_THROUGH_FRAGMENTS, token=org.token())
+    await traffic.clear()
+    data = await gql(MEMBERS_THROUGH_FRAGMENTS, token=org.token())
+    await traffic.settle()
+    nodes = [e["node"] for e in data["members"]["edges"]]
+    areas = {n["displayName"]: [a["name"] for a in n["areas"]] for n in nodes}
+    assert (
+        areas["Member 03"] == ["Patch 3-0", "Patch 3-1"]
+        and areas[f"Admin of {org.organisation.name}"] == []
+    )
+    assert [table_of(s) for s in traffic.statements] == ["users", "user_areas"], str(traffic)
+    assert traffic.transactions == 1

@@ -11,6 +11,7 @@ from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+import strawberry
 from sqlmodel import col
 from strawberry.dataloader import DataLoader
 
@@ -20,6 +21,7 @@ from server.accounts.members import USER_COLUMNS
 from server.accounts.models import Area, Organisation, User, UserArea
 
 if TYPE_CHECKING:
+    from schema.accounts.types import OrganisationType
     from schema.context import Context
 
 Row = sa.Row[Any]
@@ -28,8 +30,8 @@ Row = sa.Row[Any]
 class AccountsLoaders:
     def __init__(self, ctx: Context) -> None:
         self._ctx = ctx
-        self.organisation: DataLoader[uuid.UUID, Row | None] = DataLoader(
-            rows_by_id(ctx, (col(Organisation.id), col(Organisation.name)))
+        self.organisation: DataLoader[uuid.UUID, OrganisationType | None] = DataLoader(
+            self._organisations
         )
         self.user: DataLoader[uuid.UUID, Row | None] = DataLoader(
             rows_by_id(ctx, USER_COLUMNS, scoped=col(User.organisation_id))
@@ -38,6 +40,20 @@ class AccountsLoaders:
             rows_by_id(ctx, AREA_COLUMNS, scoped=col(Area.organisation_id))
         )
         self.areas_of_user: DataLoader[uuid.UUID, list[Row]] = DataLoader(self._areas_of_users)
+
+    async def _organisations(self, ids: list[uuid.UUID]) -> list[OrganisationType | None]:
+        """Not scoped: every member the API shows is of the caller's organisation."""
+        from schema.accounts.types import OrganisationType
+
+        stmt = sa.select(col(Organisation.id), col(Organisation.name)).where(
+            col(Organisation.id).in_(ids)
+        )
+        async with self._ctx.db() as session:
+            found = {
+                row.id: OrganisationType(id=strawberry.ID(str(row.id)), name=row.name)
+                for row in await session.execute(stmt)
+            }
+        return [found.get(i) for i in ids]
 
     async def _areas_of_users(self, user_ids: list[uuid.UUID]) -> list[list[Row]]:
         stmt: sa.Select[*tuple[Any, ...]] = (

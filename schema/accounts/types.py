@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -125,9 +126,11 @@ class UserType:
     )
     _user_id: strawberry.Private[uuid.UUID]
     _organisation_id: strawberry.Private[uuid.UUID]
+    # Preloaded by a list resolver that had them (Query.members): no loader call per member.
+    _areas: strawberry.Private[list[AreaType] | None] = None
 
     @classmethod
-    def of(cls, user: UserFields) -> UserType:
+    def of(cls, user: UserFields, areas: list[AreaType] | None = None) -> UserType:
         return cls(
             id=strawberry.ID(str(user.id)),
             display_name=user.display_name,
@@ -137,20 +140,25 @@ class UserType:
             active=user.is_active,
             _user_id=user.id,
             _organisation_id=user.organisation_id,
+            _areas=areas,
         )
 
     @strawberry.field
     async def organisation(self, info: Info) -> OrganisationType:
         org = await info.context.loaders(AccountsLoaders).organisation.load(self._organisation_id)
         assert org is not None
-        return OrganisationType.of(org)
+        return org
 
-    @strawberry.field
-    async def areas(self, info: Info) -> list[AreaType]:
-        return [
-            AreaType.of(a)
-            for a in await info.context.loaders(AccountsLoaders).areas_of_user.load(self._user_id)
-        ]
+    @strawberry.field(graphql_type=list[AreaType])
+    def areas(self, info: Info) -> list[AreaType] | Awaitable[list[AreaType]]:
+        """Synchronous when preloaded: graphql-core then awaits nothing per member."""
+        if self._areas is not None:
+            return self._areas
+        return self._load_areas(info)
+
+    async def _load_areas(self, info: Info) -> list[AreaType]:
+        loader = info.context.loaders(AccountsLoaders).areas_of_user
+        return [AreaType.of(a) for a in await loader.load(self._user_id)]
 
     @strawberry.field
     async def notification_preferences(self, info: Info) -> NotificationPreferencesType | None:

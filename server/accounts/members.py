@@ -19,6 +19,7 @@ from server.core.models import utcnow
 from server.core.pagination import Page, PageRequest, paginate
 from server.core.services import Services
 from server.core.validation import check_email, checked, collect, required_text
+from server.notifications.models import NotificationPreference
 from server.security.access import MEMBER_VIEWERS, Actor
 from server.security.revocation import Revoked, end_sessions
 
@@ -63,6 +64,36 @@ USER_COLUMNS: tuple[Any, ...] = (
     col(User.role),
     col(User.is_active),
 )
+
+
+# A member's preferences as the API shows them (no row: the defaults).
+PREFERENCE_COLUMNS: tuple[Any, ...] = (
+    col(NotificationPreference.push_enabled),
+    col(NotificationPreference.email_enabled),
+    col(NotificationPreference.sms_enabled),
+    col(NotificationPreference.quiet_hours_start),
+    col(NotificationPreference.quiet_hours_end),
+    col(NotificationPreference.timezone),
+    col(NotificationPreference.digest),
+)
+
+
+async def signed_in_member(session: AsyncSession, actor: Actor) -> sa.Row[*tuple[Any, ...]] | None:
+    """The actor's own row (USER_COLUMNS), with their organisation's name
+    (``organisation_name``) and their preferences (``preferences_id`` None when they have
+    none) joined in: what `me` shows, in one statement."""
+    stmt = (
+        sa.select(
+            *USER_COLUMNS,
+            col(Organisation.name).label("organisation_name"),
+            col(NotificationPreference.id).label("preferences_id"),
+            *PREFERENCE_COLUMNS,
+        )
+        .join(Organisation, col(Organisation.id) == User.organisation_id)
+        .outerjoin(NotificationPreference, col(NotificationPreference.user_id) == User.id)
+        .where(col(User.id) == actor.user_id, col(User.organisation_id) == actor.organisation_id)
+    )
+    return (await session.execute(stmt)).one_or_none()
 
 
 async def list_members(
