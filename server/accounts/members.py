@@ -78,22 +78,30 @@ PREFERENCE_COLUMNS: tuple[Any, ...] = (
 )
 
 
+# Built once: a statement object is coerced and keyed for SQLAlchemy's compiled cache when
+# first executed, and each request only binds its parameters (docs/decisions/0009).
+_SIGNED_IN_MEMBER = (
+    sa.select(
+        *USER_COLUMNS,
+        col(Organisation.name).label("organisation_name"),
+        col(NotificationPreference.id).label("preferences_id"),
+        *PREFERENCE_COLUMNS,
+    )
+    .join(Organisation, col(Organisation.id) == User.organisation_id)
+    .outerjoin(NotificationPreference, col(NotificationPreference.user_id) == User.id)
+    .where(
+        col(User.id) == sa.bindparam("user_id"),
+        col(User.organisation_id) == sa.bindparam("organisation_id"),
+    )
+)
+
+
 async def signed_in_member(session: AsyncSession, actor: Actor) -> sa.Row[*tuple[Any, ...]] | None:
     """The actor's own row (USER_COLUMNS), with their organisation's name
     (``organisation_name``) and their preferences (``preferences_id`` None when they have
     none) joined in: what `me` shows, in one statement."""
-    stmt = (
-        sa.select(
-            *USER_COLUMNS,
-            col(Organisation.name).label("organisation_name"),
-            col(NotificationPreference.id).label("preferences_id"),
-            *PREFERENCE_COLUMNS,
-        )
-        .join(Organisation, col(Organisation.id) == User.organisation_id)
-        .outerjoin(NotificationPreference, col(NotificationPreference.user_id) == User.id)
-        .where(col(User.id) == actor.user_id, col(User.organisation_id) == actor.organisation_id)
-    )
-    return (await session.execute(stmt)).one_or_none()
+    params = {"user_id": actor.user_id, "organisation_id": actor.organisation_id}
+    return (await session.execute(_SIGNED_IN_MEMBER, params)).one_or_none()
 
 
 async def list_members(
