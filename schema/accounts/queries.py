@@ -57,9 +57,14 @@ class AccountsQuery:
         async with ctx.db() as session:
             page = await areas.list_areas(session, ctx.require_actor(), request)
         loader = ctx.loaders(AccountsLoaders).area
+        nodes = {}
         for area in page.items:  # parents on this page need no query of their own
             loader.prime(area.id, area)
-        return connection(ctx, page, AreaType.of)
+            nodes[area.id] = AreaType.of(area)
+        for node in nodes.values():
+            if node._parent_id is not None:
+                node._parent = nodes.get(node._parent_id)
+        return connection(ctx, page, lambda area: nodes[area.id])
 
     @strawberry.field(
         permission_classes=[IsAuthenticated],

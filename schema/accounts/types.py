@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Optional, Protocol
 
 import sqlalchemy as sa
 import strawberry
@@ -70,6 +70,8 @@ class AreaType:
     kind: str | None
     postcode_prefixes: list[str]
     _parent_id: strawberry.Private[uuid.UUID | None]
+    # Set by a list resolver whose page holds the parent (Query.areas): no loader call.
+    _parent: strawberry.Private[AreaType | None] = None
 
     @classmethod
     def of(cls, area: AreaFields) -> AreaType:
@@ -81,11 +83,16 @@ class AreaType:
             _parent_id=area.parent_id,
         )
 
-    @strawberry.field
-    async def parent(self, info: Info) -> AreaType | None:
-        if self._parent_id is None:
-            return None
-        parent = await info.context.loaders(AccountsLoaders).area.load(self._parent_id)
+    @strawberry.field(graphql_type=Optional["AreaType"])
+    def parent(self, info: Info) -> AreaType | Awaitable[AreaType | None] | None:
+        """Synchronous when there is none or it is at hand: graphql-core awaits nothing."""
+        if self._parent_id is None or self._parent is not None:
+            return self._parent
+        return self._load_parent(info, self._parent_id)
+
+    @staticmethod
+    async def _load_parent(info: Info, parent_id: uuid.UUID) -> AreaType | None:
+        parent = await info.context.loaders(AccountsLoaders).area.load(parent_id)
         return AreaType.of(parent) if parent else None
 
 
