@@ -13,6 +13,7 @@ from strawberry.extensions import DisableIntrospection, MaskErrors
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from schema.documents import CachedDocuments, DocumentCache
 from schema.limits import DocumentLimits, Limits, limits_rule
 from schema.logcontext import LogContext
 from schema.root import Mutation, Query, Subscription
@@ -68,12 +69,15 @@ class MaskUnexpectedErrors(MaskErrors):
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     settings = settings or Settings()
     rule = limits_rule(Limits.of(settings))
+    documents = DocumentCache()
     extensions: list[Any] = [
         lambda: DocumentLimits(rule, max_tokens=settings.max_tokens),
         LogContext,
     ]
     if not settings.introspection_enabled:
         extensions.append(DisableIntrospection)
+    # After every extension that sets the parse options or the validation rules.
+    extensions.append(lambda: CachedDocuments(documents))
     if settings.is_production:
         extensions.append(MaskUnexpectedErrors)
     return DoorstepSchema(

@@ -34,5 +34,30 @@ def by_id(ctx: Context, model: Any, *, scoped: bool = True) -> LoadFn:
     return load
 
 
+def rows_by_id(ctx: Context, stmt: sa.Select[*tuple[Any, ...]]) -> LoadFn:
+    """Plain rows by id (the first column), from ``stmt``: a statement built once, taking
+    ``ids`` (an expanding parameter) and ``organisation_id`` (the caller's), which a
+    scoped statement compares with the table's own (see ``by_ids``)."""
+
+    async def load(ids: list[uuid.UUID]) -> list[Any]:
+        params = {"ids": ids, "organisation_id": organisation_of(ctx)}
+        async with ctx.db() as session:
+            rows = {row[0]: row for row in await session.execute(stmt, params)}
+        return [rows.get(i) for i in ids]
+
+    return load
+
+
+def by_ids(columns: Sequence[Any], scoped: Any = None) -> sa.Select[*tuple[Any, ...]]:
+    """The statement for ``rows_by_id``: ``columns`` (the id first) of the rows whose id is
+    in ``ids``, and with ``scoped`` (the table's organisation column) of the caller's
+    organisation only. Build it once, at import: SQLAlchemy then coerces it and computes
+    its cache key once, and each request only binds (docs/decisions/0009)."""
+    stmt = sa.select(*columns).where(columns[0].in_(sa.bindparam("ids", expanding=True)))
+    if scoped is not None:
+        stmt = stmt.where(scoped == sa.bindparam("organisation_id"))
+    return stmt
+
+
 def organisation_of(ctx: Context) -> uuid.UUID | None:
     return ctx.actor.organisation_id if ctx.actor else None

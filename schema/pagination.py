@@ -7,8 +7,9 @@ from typing import Generic, TypeVar
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.types.nodes import SelectedField, Selection
 
-from schema.context import Context
+from schema.context import Context, Info
 from server.core.pagination import Page, PageRequest
 
 T = TypeVar("T")
@@ -36,6 +37,30 @@ class Connection(Generic[T]):
     @strawberry.field(description="How many items match, over all pages.")
     async def total_count(self) -> int:
         return await self._count()
+
+
+def selects(info: Info, *path: str) -> bool:
+    """Whether the field's selection asks for ``path`` (GraphQL names, fragments followed;
+    @skip and @include count as asking): a list resolver preloads what its rows need."""
+    level: list[Selection] = [
+        child
+        for field in info.selected_fields
+        if isinstance(field, SelectedField)
+        for child in field.selections
+    ]
+    for name in path:
+        found: list[Selection] = []
+        while level:
+            selection = level.pop()
+            if isinstance(selection, SelectedField):
+                if selection.name == name:
+                    found.extend(selection.selections)
+                    if name == path[-1]:
+                        return True
+            else:  # a fragment: its selections stand at this level
+                level.extend(selection.selections)
+        level = found
+    return False
 
 
 def page_request(

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable
 from datetime import datetime
+from typing import Any, Optional, Protocol
 
+import sqlalchemy as sa
 import strawberry
 
 from schema.accounts.loaders import AccountsLoaders
@@ -23,8 +26,42 @@ class OrganisationType:
     name: str
 
     @classmethod
-    def of(cls, org: models.Organisation) -> OrganisationType:
+    def of(cls, org: models.Organisation | sa.Row[Any]) -> OrganisationType:
         return cls(id=strawberry.ID(str(org.id)), name=org.name)
+
+
+class AreaFields(Protocol):
+    """An area as stored: a model, or a plain row of server.accounts.areas.AREA_COLUMNS."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def parent_id(self) -> uuid.UUID | None: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def kind(self) -> str | None: ...
+    @property
+    def postcode_prefixes(self) -> list[str] | None: ...
+
+
+class UserFields(Protocol):
+    """A member as stored: a model, or a plain row of server.accounts.members.USER_COLUMNS."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def organisation_id(self) -> uuid.UUID: ...
+    @property
+    def display_name(self) -> str: ...
+    @property
+    def email(self) -> str: ...
+    @property
+    def locale(self) -> str: ...
+    @property
+    def role(self) -> models.Role: ...
+    @property
+    def is_active(self) -> bool: ...
 
 
 @strawberry.type(name="Area")
@@ -34,9 +71,11 @@ class AreaType:
     kind: str | None
     postcode_prefixes: list[str]
     _parent_id: strawberry.Private[uuid.UUID | None]
+    # Set by a list resolver whose page holds the parent (Query.areas): no loader call.
+    _parent: strawberry.Private[AreaType | None] = None
 
     @classmethod
-    def of(cls, area: models.Area) -> AreaType:
+    def of(cls, area: AreaFields) -> AreaType:
         return cls(
             id=strawberry.ID(str(area.id)),
             name=area.name,
@@ -45,11 +84,16 @@ class AreaType:
             _parent_id=area.parent_id,
         )
 
-    @strawberry.field
-    async def parent(self, info: Info) -> AreaType | None:
-        if self._parent_id is None:
-            return None
-        parent = await info.context.loaders(AccountsLoaders).area.load(self._parent_id)
+    @strawberry.field(graphql_type=Optional["AreaType"])
+    def parent(self, info: Info) -> AreaType | Awaitable[AreaType | None] | None:
+        """Synchronous when there is none or it is at hand: graphql-core awaits nothing."""
+        if self._parent_id is None or self._parent is not None:
+            return self._parent
+        return self._load_parent(info, self._parent_id)
+
+    @staticmethod
+    async def _load_parent(info: Info, parent_id: uuid.UUID) -> AreaType | None:
+        parent = await info.context.loaders(AccountsLoaders).area.load(parent_id)
         return AreaType.of(parent) if parent else None
 
 
@@ -64,7 +108,7 @@ class NotificationPreferencesType:
     digest: DigestFrequency
 
     @classmethod
-    def of(cls, prefs: NotificationPreference) -> NotificationPreferencesType:
+    def of(cls, prefs: NotificationPreference | sa.Row[Any]) -> NotificationPreferencesType:
         return cls(
             push_enabled=prefs.push_enabled,
             email_enabled=prefs.email_enabled,
@@ -88,10 +132,13 @@ class UserType:
     active: bool = strawberry.field(
         description="False once deactivated: no sign-in, no sessions, no pushes."
     )
-    _model: strawberry.Private[models.User]
+    _user_id: strawberry.Private[uuid.UUID]
+    _organisation_id: strawberry.Private[uuid.UUID]
+    # Preloaded by a list resolver that had them (Query.members): no loader call per member.
+    _areas: strawberry.Private[list[AreaType] | None] = None
 
     @classmethod
-    def of(cls, user: models.User) -> UserType:
+    def of(cls, user: UserFields, areas: list[AreaType] | None = None) -> UserType:
         return cls(
             id=strawberry.ID(str(user.id)),
             display_name=user.display_name,
@@ -99,32 +146,36 @@ class UserType:
             locale=user.locale,
             role=user.role,
             active=user.is_active,
-            _model=user,
+            _user_id=user.id,
+            _organisation_id=user.organisation_id,
+            _areas=areas,
         )
 
     @strawberry.field
     async def organisation(self, info: Info) -> OrganisationType:
-        org = await info.context.loaders(AccountsLoaders).organisation.load(
-            self._model.organisation_id
-        )
+        org = await info.context.loaders(AccountsLoaders).organisation.load(self._organisation_id)
         assert org is not None
-        return OrganisationType.of(org)
+        return org
 
-    @strawberry.field
-    async def areas(self, info: Info) -> list[AreaType]:
-        return [
-            AreaType.of(a)
-            for a in await info.context.loaders(AccountsLoaders).areas_of_user.load(self._model.id)
-        ]
+    @strawberry.field(graphql_type=list[AreaType])
+    def areas(self, info: Info) -> list[AreaType] | Awaitable[list[AreaType]]:
+        """Synchronous when preloaded: graphql-core then awaits nothing per member."""
+        if self._areas is not None:
+            return self._areas
+        return self._load_areas(info)
+
+    async def _load_areas(self, info: Info) -> list[AreaType]:
+        loader = info.context.loaders(AccountsLoaders).areas_of_user
+        return [AreaType.of(a) for a in await loader.load(self._user_id)]
 
     @strawberry.field
     async def notification_preferences(self, info: Info) -> NotificationPreferencesType | None:
         """Only the person themself sees their preferences."""
         actor = info.context.actor
-        if actor is None or actor.user_id != self._model.id:
+        if actor is None or actor.user_id != self._user_id:
             return None
         return NotificationPreferencesType.of(
-            await info.context.loaders(NotificationsLoaders).preferences.load(self._model.id)
+            await info.context.loaders(NotificationsLoaders).preferences.load(self._user_id)
         )
 
 

@@ -1,14 +1,12 @@
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
+from typing import Any
 
+import sqlalchemy as sa
 import strawberry
 
-from schema.accounts.loaders import AccountsLoaders
 from schema.accounts.types import UserType
-from schema.context import Info
-from server.audit.models import AuditEntry
 
 
 @strawberry.type(name="AuditEntry")
@@ -18,22 +16,27 @@ class AuditEntryType:
     action: str
     entity_type: str
     entity_id: strawberry.ID | None
-    _actor_id: strawberry.Private[uuid.UUID | None]
+    actor: UserType | None
 
     @classmethod
-    def of(cls, entry: AuditEntry) -> AuditEntryType:
+    def of(cls, row: sa.Row[Any]) -> AuditEntryType:
+        """From a row of server.audit.queries.ENTRY_COLUMNS (its actor joined in)."""
         return cls(
-            id=strawberry.ID(str(entry.id)),
-            occurred_at=entry.occurred_at,
-            action=entry.action,
-            entity_type=entry.entity_type,
-            entity_id=strawberry.ID(str(entry.entity_id)) if entry.entity_id else None,
-            _actor_id=entry.actor_id,
+            id=strawberry.ID(str(row.id)),
+            occurred_at=row.occurred_at,
+            action=row.action,
+            entity_type=row.entity_type,
+            entity_id=strawberry.ID(str(row.entity_id)) if row.entity_id else None,
+            actor=None
+            if row.by_id is None
+            else UserType(
+                id=strawberry.ID(str(row.by_id)),
+                display_name=row.by_display_name,
+                email=row.by_email,
+                locale=row.by_locale,
+                role=row.by_role,
+                active=row.by_is_active,
+                _user_id=row.by_id,
+                _organisation_id=row.by_organisation_id,
+            ),
         )
-
-    @strawberry.field
-    async def actor(self, info: Info) -> UserType | None:
-        if self._actor_id is None:
-            return None
-        user = await info.context.loaders(AccountsLoaders).user.load(self._actor_id)
-        return UserType.of(user) if user else None

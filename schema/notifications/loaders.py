@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlmodel import col
@@ -18,11 +18,14 @@ if TYPE_CHECKING:
 class NotificationsLoaders:
     def __init__(self, ctx: Context) -> None:
         self._ctx = ctx
-        self.preferences: DataLoader[uuid.UUID, NotificationPreference] = DataLoader(
+        # Stored preferences (or a row with their columns, primed by `me`), else defaults.
+        self.preferences: DataLoader[uuid.UUID, NotificationPreference | sa.Row[Any]] = DataLoader(
             self._preferences
         )
 
-    async def _preferences(self, user_ids: list[uuid.UUID]) -> list[NotificationPreference]:
+    async def _preferences(
+        self, user_ids: list[uuid.UUID]
+    ) -> list[NotificationPreference | sa.Row[Any]]:
         stmt = sa.select(NotificationPreference).where(
             col(NotificationPreference.user_id).in_(user_ids)
         )

@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 import strawberry
 
 from schema.notifications.enums import NotificationKind
@@ -21,7 +22,7 @@ class NotificationType:
     read_at: datetime | None
 
     @classmethod
-    def of(cls, n: Notification) -> NotificationType:
+    def of(cls, n: Notification | sa.Row[Any]) -> NotificationType:
         return cls(
             id=strawberry.ID(str(n.id)),
             kind=n.kind,

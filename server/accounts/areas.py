@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -49,9 +49,19 @@ def _normalise_prefixes(prefixes: list[str] | None, problems: list[Problem]) -> 
     return cleaned
 
 
-async def list_areas(session: AsyncSession, actor: Actor, page: PageRequest) -> Page[Area]:
-    stmt = sa.select(Area).where(col(Area.organisation_id) == actor.organisation_id)
-    return await paginate(session, stmt, [Area.name, Area.id], page)
+# What the API shows of an area: reads select these, as plain rows (no tracked objects).
+AREA_COLUMNS: tuple[Any, ...] = (
+    col(Area.id),
+    col(Area.parent_id),
+    col(Area.name),
+    col(Area.kind),
+    col(Area.postcode_prefixes),
+)
+
+
+async def list_areas(session: AsyncSession, actor: Actor, page: PageRequest) -> Page[sa.Row[Any]]:
+    stmt = sa.select(*AREA_COLUMNS).where(col(Area.organisation_id) == actor.organisation_id)
+    return await paginate(session, stmt, [col(Area.name), col(Area.id)], page)
 
 
 async def get_area(session: AsyncSession, actor: Actor, area_id: uuid.UUID) -> Area | None:

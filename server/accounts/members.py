@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +19,7 @@ from server.core.models import utcnow
 from server.core.pagination import Page, PageRequest, paginate
 from server.core.services import Services
 from server.core.validation import check_email, checked, collect, required_text
+from server.notifications.models import NotificationPreference
 from server.security.access import MEMBER_VIEWERS, Actor
 from server.security.revocation import Revoked, end_sessions
 
@@ -53,22 +54,72 @@ class MemberChanges:
     area_ids: list[uuid.UUID] | None = None
 
 
+# What the API shows of a member: reads select these, as plain rows (no tracked objects).
+USER_COLUMNS: tuple[Any, ...] = (
+    col(User.id),
+    col(User.organisation_id),
+    col(User.display_name),
+    col(User.email),
+    col(User.locale),
+    col(User.role),
+    col(User.is_active),
+)
+
+
+# A member's preferences as the API shows them (no row: the defaults).
+PREFERENCE_COLUMNS: tuple[Any, ...] = (
+    col(NotificationPreference.push_enabled),
+    col(NotificationPreference.email_enabled),
+    col(NotificationPreference.sms_enabled),
+    col(NotificationPreference.quiet_hours_start),
+    col(NotificationPreference.quiet_hours_end),
+    col(NotificationPreference.timezone),
+    col(NotificationPreference.digest),
+)
+
+
+# Built once: a statement object is coerced and keyed for SQLAlchemy's compiled cache when
+# first executed, and each request only binds its parameters (docs/decisions/0009).
+_SIGNED_IN_MEMBER = (
+    sa.select(
+        *USER_COLUMNS,
+        col(Organisation.name).label("organisation_name"),
+        col(NotificationPreference.id).label("preferences_id"),
+        *PREFERENCE_COLUMNS,
+    )
+    .join(Organisation, col(Organisation.id) == User.organisation_id)
+    .outerjoin(NotificationPreference, col(NotificationPreference.user_id) == User.id)
+    .where(
+        col(User.id) == sa.bindparam("user_id"),
+        col(User.organisation_id) == sa.bindparam("organisation_id"),
+    )
+)
+
+
+async def signed_in_member(session: AsyncSession, actor: Actor) -> sa.Row[*tuple[Any, ...]] | None:
+    """The actor's own row (USER_COLUMNS), with their organisation's name
+    (``organisation_name``) and their preferences (``preferences_id`` None when they have
+    none) joined in: what `me` shows, in one statement."""
+    params = {"user_id": actor.user_id, "organisation_id": actor.organisation_id}
+    return (await session.execute(_SIGNED_IN_MEMBER, params)).one_or_none()
+
+
 async def list_members(
     session: AsyncSession,
     actor: Actor,
     page: PageRequest,
     role: Role | None = None,
     active: bool | None = True,
-) -> Page[User]:
-    """Members of the actor's organisation; active ones unless ``active`` says otherwise
-    (None: everyone)."""
+) -> Page[sa.Row[Any]]:
+    """Members of the actor's organisation (rows of USER_COLUMNS); active ones unless
+    ``active`` says otherwise (None: everyone)."""
     actor.require(*MEMBER_VIEWERS)
-    stmt = sa.select(User).where(col(User.organisation_id) == actor.organisation_id)
+    stmt = sa.select(*USER_COLUMNS).where(col(User.organisation_id) == actor.organisation_id)
     if role is not None:
         stmt = stmt.where(col(User.role) == role)
     if active is not None:
         stmt = stmt.where(col(User.is_active).is_(active))
-    return await paginate(session, stmt, [User.display_name, User.id], page)
+    return await paginate(session, stmt, [col(User.display_name), col(User.id)], page)
 
 
 async def get_member(session: AsyncSession, actor: Actor, user_id: uuid.UUID) -> User | None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import event, exc, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -26,7 +27,38 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+# A pooled connection is replaced once this old, and pinged before use once it has sat
+# unused in the pool this long (a restarted server or a dropped idle connection shows then).
+RECYCLE_SECONDS = 1800
+IDLE_PING_SECONDS = 10.0
+
+
+def _ping_after_idle(engine: AsyncEngine, idle_seconds: float) -> None:
+    """Check a connection on checkout only if it sat idle, instead of pool_pre_ping's round
+    trip (BEGIN, a statement, ROLLBACK on asyncpg) at every checkout. A busy server pings
+    nothing; a connection that died in use fails that request, and SQLAlchemy then
+    invalidates it and every connection older than it."""
+
+    def checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    def checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.pop("idle_since", None)
+        if idle_since is None or time.monotonic() - idle_since < idle_seconds:
+            return
+        try:
+            dbapi_connection.ping()
+        except Exception as error:
+            # The pool drops this connection and checks out a fresh one.
+            raise exc.DisconnectionError(str(error)) from error
+
+    event.listen(engine.sync_engine, "checkin", checkin)
+    event.listen(engine.sync_engine, "checkout", checkout)
+
+
+def create_engine(
+    url: str, *, idle_ping_seconds: float = IDLE_PING_SECONDS, **kwargs: Any
+) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -36,8 +68,10 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_async_engine(url, **kwargs)
+    kwargs.setdefault("pool_recycle", RECYCLE_SECONDS)
+    engine = create_async_engine(url, **kwargs)
+    _ping_after_idle(engine, idle_ping_seconds)
+    return engine
 
 
 class Database:

@@ -74,15 +74,17 @@ def _decode(cursor: str, columns: Sequence[Any]) -> list[Any]:
 
 async def paginate(
     session: AsyncSession,
-    stmt: sa.Select[Any],
+    stmt: sa.Select[*tuple[Any, ...]],
     order_by: Sequence[Any],
     page: PageRequest,
     *,
     descending: bool = False,
 ) -> Page[Any]:
-    """Run ``stmt`` (selecting one entity) a page at a time, ordered by ``order_by``.
+    """Run ``stmt`` a page at a time, ordered by ``order_by``: its objects when it selects
+    one entity, otherwise its rows (plain, untracked: the cheap way to read a list).
 
-    The last column of ``order_by`` must be unique (the primary key).
+    The last column of ``order_by`` must be unique (the primary key), and each of them
+    must be selected under its own name (rows) or be an attribute of the entity.
     """
     base = stmt
     if page.after:
@@ -91,7 +93,10 @@ async def paginate(
         bound = sa.tuple_(*(sa.literal(v, c.type) for v, c in zip(values, order_by, strict=True)))
         stmt = stmt.where(key < bound if descending else key > bound)
     ordering = [c.desc() if descending else c.asc() for c in order_by]
-    rows = list((await session.scalars(stmt.order_by(*ordering).limit(page.first + 1))).all())
+    result = await session.execute(stmt.order_by(*ordering).limit(page.first + 1))
+    selected = stmt.column_descriptions
+    entity = len(selected) == 1 and selected[0]["expr"] is selected[0]["entity"]
+    rows: list[Any] = list(result.scalars().all() if entity else result.all())
     has_next = len(rows) > page.first
     rows = rows[: page.first]
     cursors = [_encode([getattr(row, c.key) for c in order_by]) for row in rows]

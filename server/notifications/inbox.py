@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,9 +17,20 @@ from server.core.validation import collect
 from server.notifications.models import Notification
 from server.security.access import Actor
 
+# What the API shows of a notification: the inbox lists these, as plain rows.
+NOTIFICATION_COLUMNS: tuple[Any, ...] = (
+    col(Notification.id),
+    col(Notification.kind),
+    col(Notification.title),
+    col(Notification.body),
+    col(Notification.link),
+    col(Notification.created_at),
+    col(Notification.read_at),
+)
 
-def _mine(actor: Actor) -> sa.Select[Notification]:
-    return sa.select(Notification).where(
+
+def _mine(actor: Actor, *columns: Any) -> sa.Select[*tuple[Any, ...]]:
+    return sa.select(*columns).where(
         col(Notification.user_id) == actor.user_id,
         col(Notification.organisation_id) == actor.organisation_id,
         col(Notification.in_app).is_(True),
@@ -27,8 +39,8 @@ def _mine(actor: Actor) -> sa.Select[Notification]:
 
 async def list_notifications(
     session: AsyncSession, actor: Actor, page: PageRequest, unread_only: bool = False
-) -> Page[Notification]:
-    stmt = _mine(actor)
+) -> Page[sa.Row[Any]]:
+    stmt = _mine(actor, *NOTIFICATION_COLUMNS)
     if unread_only:
         stmt = stmt.where(col(Notification.read_at).is_(None))
     return await paginate(
@@ -38,7 +50,7 @@ async def list_notifications(
 
 async def unread_count(session: AsyncSession, actor: Actor) -> int:
     stmt = sa.select(sa.func.count()).select_from(
-        _mine(actor).where(col(Notification.read_at).is_(None)).subquery()
+        _mine(actor, col(Notification.id)).where(col(Notification.read_at).is_(None)).subquery()
     )
     return int((await session.execute(stmt)).scalar_one())
 
