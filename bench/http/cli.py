@@ -34,6 +34,8 @@ def parse(argv: Sequence[str]) -> Options:
     parser.add_argument("--baseline", type=Path, help="a results file to compare with")
     parser.add_argument("--profile", metavar="WORKLOAD",
                         help="py-spy flame graph of one more run of it")  # fmt: skip
+    parser.add_argument("--profile-raw", action="store_true",
+                        help="py-spy's collapsed stacks (.txt), not an SVG")  # fmt: skip
     args = parser.parse_args(argv)
     only = args.only.split(",") if args.only else defaults.only
     unknown = [n for n in only + ([args.profile] if args.profile else []) if n not in BY_NAME]
@@ -52,6 +54,7 @@ def parse(argv: Sequence[str]) -> Options:
         label=args.label,
         baseline=args.baseline,
         profile=args.profile,
+        profile_raw=args.profile_raw,
     )
 
 
@@ -60,7 +63,8 @@ def main(argv: Sequence[str] = ()) -> int:
     baseline = json.loads(options.baseline.read_text()) if options.baseline else None
     work_dir = Path(tempfile.mkdtemp(prefix="doorstep-bench-http-"))
     load_before = os.getloadavg()[0]
-    profile_out = report.RESULTS / f"http-{options.label}-{options.profile}.svg"
+    suffix = ".txt" if options.profile_raw else ".svg"
+    profile_out = report.RESULTS / f"http-{options.label}-{options.profile}{suffix}"
     try:
         measured: Measured = asyncio.run(measure(options, work_dir, profile_out))
     except BenchError as exc:

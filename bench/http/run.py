@@ -46,6 +46,7 @@ class Options:
     label: str = "latest"
     baseline: Path | None = None
     profile: str | None = None
+    profile_raw: bool = False
 
 
 @dataclass
@@ -212,7 +213,7 @@ async def profile(server: Server, workload: Workload, tokens: Tokens, options: O
     process = await asyncio.create_subprocess_exec(
         "taskset", "-c", LOAD_CORE, py_spy, "record", "--pid", str(server.pid),
         "--duration", f"{int(options.duration)}", "--rate", "200", "--nonblocking",
-        "--output", str(out),
+        "--format", "raw" if out.suffix == ".txt" else "flamegraph", "--output", str(out),
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     await one_run(server, workload, tokens, options.duration, work_dir)

@@ -31,14 +31,16 @@ from server.web.requestid import RequestIdMiddleware
 
 # Cyclic garbage collection took 30-45% of a request's CPU with Python's defaults (700, 10,
 # 10): every 700 allocations it walked the young objects, and each full collection the
-# whole start-up heap (schema, SQLAlchemy, Strawberry). See docs/decisions/0009.
-GC_THRESHOLDS = (50_000, 50, 100)
+# whole start-up heap (schema, SQLAlchemy, Strawberry). Frozen, the start-up heap is out of
+# every collection; a young generation of 2,000 keeps RSS in bounds: 10,000 and 50,000 gave
+# 155-176 MiB after the bench against 123 at 700, for gains lost in the noise. See 0009.
+GC_THRESHOLDS = (2_000, 10, 10)
 
 
 @contextmanager
 def settled_gc() -> Iterator[None]:
     """Collect once, move everything alive after start-up out of the collector's sight
-    (``gc.freeze``), and collect the young generation every 50,000 allocations; undone at
+    (``gc.freeze``), and collect the young generation every 2,000 allocations; undone at
     shutdown."""
     before = gc.get_threshold()
     gc.collect()
