@@ -20,20 +20,6 @@ if TYPE_CHECKING:
 LoadFn = Callable[[list[uuid.UUID]], Coroutine[Any, Any, Sequence[Any]]]
 
 
-def by_id(ctx: Context, model: Any, *, scoped: bool = True) -> LoadFn:
-    """Rows by id; scoped loaders only ever return rows of the caller's organisation."""
-
-    async def load(ids: list[uuid.UUID]) -> list[Any]:
-        stmt = sa.select(model).where(model.id.in_(ids))
-        if scoped:
-            stmt = stmt.where(model.organisation_id == organisation_of(ctx))
-        async with ctx.db() as session:
-            rows = {row.id: row for row in (await session.scalars(stmt)).all()}
-        return [rows.get(i) for i in ids]
-
-    return load
-
-
 def rows_by_id(ctx: Context, stmt: sa.Select[*tuple[Any, ...]]) -> LoadFn:
     """Plain rows by id (the first column), from ``stmt``: a statement built once, taking
     ``ids`` (an expanding parameter) and ``organisation_id`` (the caller's), which a

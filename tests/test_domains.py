@@ -78,3 +78,14 @@ def test_two_domains_cannot_claim_one_name() -> None:
         Registry.gather([Domain(name="a", jobs=(job,)), Domain(name="b", jobs=(job,))])
     with pytest.raises(ValueError, match="domain 'a'"):
         Registry.gather([Domain(name="a"), Domain(name="a")])
+
+
+async def handle_outbox(ctx: object) -> None:
+    """A domain job that takes the name of the worker's own."""
+
+
+def test_a_domain_job_cannot_take_the_name_of_the_workers_own(tmp_path: Path) -> None:
+    settings = Settings(_env_file=None, redis_url="redis://127.0.0.1:6379/0", var_dir=tmp_path)  # type: ignore[call-arg]
+    clash = Registry.gather((*DOMAINS, Domain(name="clash", jobs=(Job(handle_outbox),))))
+    with pytest.raises(ValueError, match="worker's own"):
+        build_worker(settings, registry=clash)

@@ -155,14 +155,16 @@ def build_worker(
             if services is None:
                 await runtime.services.close()
 
-    jobs = {job.name: saq_function(job) for job in (*WORKER_JOBS, *registry.jobs.values())}
-    crons = [job for job in (*WORKER_JOBS, *registry.jobs.values())]
+    declared = (*WORKER_JOBS, *registry.jobs.values())
+    functions = {job.name: saq_function(job) for job in declared}
+    if len(functions) != len(declared) or DISPATCH.name in functions:
+        raise ValueError("a domain's job has the name of one of the worker's own")
     return SupervisedWorker(
         queue,
-        functions=[*jobs.values(), (DISPATCH.name, dispatch)],
+        functions=[*functions.values(), (DISPATCH.name, dispatch)],
         cron_jobs=[
-            CronJob(jobs[job.name], cron=job.cron, **_cron_options(job))
-            for job in crons
+            CronJob(functions[job.name], cron=job.cron, **_cron_options(job))
+            for job in declared
             if job.cron
         ],
         concurrency=settings.worker_concurrency,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any, Optional, Protocol
 
 import sqlalchemy as sa
@@ -16,6 +17,7 @@ from schema.enums import Platform, PushProvider, Role
 from schema.notifications.enums import DigestFrequency
 from schema.notifications.loaders import NotificationsLoaders
 from server.accounts import models
+from server.accounts.members import USER_COLUMNS
 from server.accounts.sessions import IssuedSession
 from server.notifications.models import NotificationPreference
 
@@ -149,6 +151,16 @@ class UserType:
             _user_id=user.id,
             _organisation_id=user.organisation_id,
             _areas=areas,
+        )
+
+    @classmethod
+    def of_columns(cls, row: Any, prefix: str) -> UserType | None:
+        """The user whose USER_COLUMNS a row carries under ``prefix`` (a join); None when
+        the join found no one."""
+        if getattr(row, f"{prefix}id") is None:
+            return None
+        return cls.of(
+            SimpleNamespace(**{c.key: getattr(row, prefix + c.key) for c in USER_COLUMNS})
         )
 
     @strawberry.field

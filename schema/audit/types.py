@@ -27,16 +27,5 @@ class AuditEntryType:
             action=row.action,
             entity_type=row.entity_type,
             entity_id=strawberry.ID(str(row.entity_id)) if row.entity_id else None,
-            actor=None
-            if row.by_id is None
-            else UserType(
-                id=strawberry.ID(str(row.by_id)),
-                display_name=row.by_display_name,
-                email=row.by_email,
-                locale=row.by_locale,
-                role=row.by_role,
-                active=row.by_is_active,
-                _user_id=row.by_id,
-                _organisation_id=row.by_organisation_id,
-            ),
+            actor=UserType.of_columns(row, "by_"),
         )
