@@ -5,9 +5,10 @@ The worker, the schema root (``schema/<name>/``), Alembic and the tests all loop
 
 from server.accounts.manifest import DOMAIN as ACCOUNTS
 from server.audit.manifest import DOMAIN as AUDIT
+from server.campaigns.manifest import DOMAIN as CAMPAIGNS
 from server.core.manifest import Domain, Registry
 from server.notifications.manifest import DOMAIN as NOTIFICATIONS
 from server.outbox.manifest import DOMAIN as OUTBOX
 
-DOMAINS: tuple[Domain, ...] = (ACCOUNTS, AUDIT, NOTIFICATIONS, OUTBOX)
+DOMAINS: tuple[Domain, ...] = (ACCOUNTS, AUDIT, NOTIFICATIONS, OUTBOX, CAMPAIGNS)
 REGISTRY = Registry.gather(DOMAINS)

@@ -46,7 +46,6 @@ NOT_YET = {
     "CompleteFollowUp",
     "CancelFollowUp",
     "RescheduleFollowUp",
-    "CampaignEvents",
     "CreateEvent",
     "RsvpEvent",
     # trainer.graphql
@@ -77,24 +76,17 @@ NOT_YET = {
     "SetCampaignStatus",
     "AssignOrganisers",
     "CreateInvitations",
-    "CampaignReport",
     "PublishCampaignUpdate",
     "EraseResident",
 }
 
 # Types of inputs.graphql that the schema does not have yet.
 NOT_YET_TYPES = {
-    "Date",
-    "CampaignKind",
-    "CampaignStatus",
-    "QuestionKind",
     "FollowUpStatus",
+    "SyncStatus",
     "EnrolmentStatus",
     "AttendanceStatus",
-    "EventKind",
-    "RsvpStatus",
     "InvitationChannel",
-    "SyncStatus",
     "GeoPointInput",
     "AnswerInput",
     "ConsentInput",

@@ -165,6 +165,8 @@ async def test_unique_constraints_carry_the_models_names(fresh_url: str) -> None
     await downgrade(fresh_url, "0005")
     older = await _unique_names(fresh_url)
     assert ("users", "users_email_key") in older and not older & MODEL_UNIQUES
-    assert len(older) == len(MODEL_UNIQUES)
+    # Tables added after 0006 are made with the models' names; those before had their own.
+    before_0006 = await table_names(fresh_url)
+    assert len(older) == len({u for u in MODEL_UNIQUES if u[0] in before_0006})
     await upgrade(fresh_url)
     assert await _unique_names(fresh_url) == MODEL_UNIQUES

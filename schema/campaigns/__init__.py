@@ -1,0 +1,1 @@
+"""The campaigns domain's GraphQL: types, queries, mutations and loaders."""

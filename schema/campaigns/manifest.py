@@ -1,0 +1,8 @@
+"""What the campaigns domain adds to the schema root (schema.root)."""
+
+from strawberry.tools import merge_types
+
+from schema.campaigns.campaigns import CampaignQueries
+from schema.part import SchemaPart
+
+PART = SchemaPart(query=merge_types("CampaignsQuery", (CampaignQueries,)))

@@ -1,0 +1,1 @@
+"""The campaigns domain: campaigns, listening conversations, residents, follow-ups, events."""

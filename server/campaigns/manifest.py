@@ -1,0 +1,9 @@
+"""The campaigns domain: campaigns, conversations, residents, follow-ups and events."""
+
+from server.campaigns.models import MODELS
+from server.core.manifest import Domain
+
+DOMAIN = Domain(
+    name="campaigns",
+    models=MODELS,
+)
