@@ -1,0 +1,7 @@
+"""Audit cases of the campaigns domain: report."""
+
+from __future__ import annotations
+
+from typing import Any
+
+CASES: dict[str, Any] = {}
