@@ -8,6 +8,9 @@ BIN := $(VENV)/bin
 # Rebuilt whenever the declared dependencies or their pins change.
 STAMP := $(VENV)/.doorstep-installed
 PYTEST_ARGS ?=
+# Test processes: the suite is mostly waiting on PostgreSQL, Redis and subprocesses, and
+# each process has its own test database and Redis prefix.
+PYTEST_WORKERS ?= 2
 # make bench BENCH="http --label after": one benchmark, with its options.
 BENCH ?=
 
@@ -39,7 +42,7 @@ lint: $(STAMP)
 	$(BIN)/doorstep export-schema --check
 
 test: lint
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 fmt: $(STAMP)
 	$(BIN)/ruff format .
