@@ -11,20 +11,37 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import sqlalchemy as sa
+from sqlmodel import col
+
+from server.accounts.models import User
 from server.campaigns import report
-from server.campaigns.enums import CampaignKind, CampaignStatus, QuestionKind
+from server.campaigns.demo import CONVERSATIONS
+from server.campaigns.enums import (
+    CampaignKind,
+    CampaignStatus,
+    ConsentMethod,
+    FollowUpStatus,
+    QuestionKind,
+)
 from server.campaigns.models import (
     Answer,
     AnswerChoice,
     Campaign,
+    Consent,
     Conversation,
     ConversationTheme,
+    Event,
+    FollowUp,
     QuestionSet,
     Resident,
     Theme,
 )
+from server.cli.demo import seed_demo
 from server.core.enums import Role
 from server.core.services import Services
+from server.core.settings import Settings
+from server.security.tokens import AccessClaims
 from tests.conftest import GraphQLClient, Org, QueryCounter
 
 T, S, Y, ONE, MANY = (uuid.uuid4() for _ in range(5))
@@ -338,3 +355,37 @@ async def test_report_statements_do_not_grow_with_conversations(
     assert stats[small.id].conversation_count == 10
     assert stats[big.id].conversation_count == 100
     assert stats[foreign.id].conversation_count == 0
+
+
+async def test_the_demo_seeds_its_campaign_once(
+    gql: GraphQLClient, services: Services, settings: Settings
+) -> None:
+    assert await seed_demo(settings) is True
+    assert await seed_demo(settings) is False  # idempotent: nothing twice
+    async with services.db.session() as session:
+        [campaign_id] = (await session.scalars(sa.select(col(Campaign.id)))).all()
+        admin = await session.scalar(
+            sa.select(User).where(col(User.email) == "admin@demo.doorstep.local")
+        )
+        assert admin is not None
+        open_follow_ups = await session.scalar(
+            sa.select(sa.func.count())
+            .select_from(FollowUp)
+            .where(col(FollowUp.status) == FollowUpStatus.OPEN)
+        )
+        doorstep_consents = await session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Consent)
+            .where(col(Consent.method) == ConsentMethod.DOORSTEP)
+        )
+        events = await session.scalar(sa.select(sa.func.count()).select_from(Event))
+    assert open_follow_ups and doorstep_consents and events == 1
+    token = services.access_tokens.issue(
+        AccessClaims(admin.id, admin.organisation_id, admin.role, uuid.uuid4())
+    )[0]
+    found = (await gql.op("CampaignReport", {"id": str(campaign_id)}, token=token))["campaign"]
+    assert found["stats"]["conversationCount"] == CONVERSATIONS
+    assert 0 < found["stats"]["residentsReachedCount"] < CONVERSATIONS
+    assert sum(w["count"] for w in found["conversationsByWeek"]) == CONVERSATIONS
+    assert found["themeCounts"][0]["conversationCount"] > 0
+    assert [s["answeredCount"] for s in found["answerSummary"]][1:] == [CONVERSATIONS] * 4
