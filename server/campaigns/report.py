@@ -83,7 +83,7 @@ def _columns(*columns: Any) -> tuple[Any, ...]:
 _IDS: sa.BindParameter[Any] = sa.bindparam("ids", expanding=True)
 _CAMPAIGN: sa.BindParameter[Any] = sa.bindparam("campaign_id")
 _ORG: sa.BindParameter[Any] = sa.bindparam("organisation_id")
-_LIMIT: sa.BindParameter[Any] = sa.bindparam("limit")
+_LIMIT: sa.BindParameter[Any] = sa.bindparam("limit", type_=sa.Integer)
 
 # The campaign, if it is the organisation's: every statement below reads through it.
 _OWNED = sa.select(col(Campaign.id)).where(
@@ -96,6 +96,8 @@ _CURRENT_VERSION = (
 )
 
 # --- stats: one statement for a whole page of campaigns --------------------------------
+# The organisation is checked on campaigns (the outer select), so that the aggregates over
+# conversations read only ix_conversations_campaign_residents.
 
 _CONVERSATION_TOTALS = (
     sa.select(
@@ -105,7 +107,7 @@ _CONVERSATION_TOTALS = (
             "wants_involvement"
         ),
     )
-    .where(col(Conversation.campaign_id).in_(_IDS), col(Conversation.organisation_id) == _ORG)
+    .where(col(Conversation.campaign_id).in_(_IDS))
     .group_by(col(Conversation.campaign_id))
     .subquery("conversation_totals")
 )
@@ -118,7 +120,6 @@ _REACHED_SOURCES = sa.select(
     )
 ).where(
     col(Conversation.campaign_id).in_(_IDS),
-    col(Conversation.organisation_id) == _ORG,
     col(Conversation.resident_id).is_not(None),
 )
 _CONTACTS = _REACHED_SOURCES.subquery("contacts")
@@ -342,10 +343,7 @@ def _weeks_statement(dialect: str) -> sa.Select[Any]:
     week = _week_starting(dialect).label("week")
     return (
         sa.select(week, sa.func.count().label("n"))
-        .where(
-            col(Conversation.campaign_id) == _CAMPAIGN,
-            col(Conversation.organisation_id) == _ORG,
-        )
+        .where(col(Conversation.campaign_id) == _OWNED.scalar_subquery())
         .group_by(week)
         .order_by(week)
     )
