@@ -5,13 +5,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 
-from bench import limits, notifications, revocation
+from bench import limits, notifications, revocation, sync
 from bench.http import cli as http
 
 BENCHES: dict[str, Callable[[Sequence[str]], int]] = {
     "notifications": notifications.main,
     "limits": limits.main,
     "revocation": revocation.main,
+    "sync": sync.main,
     "http": http.main,
 }
 

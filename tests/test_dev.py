@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import stat
@@ -12,15 +13,19 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psutil
 import pytest
 import redis
 
+from server.campaigns.demo import CONVERSATIONS, WEEKS
+from server.cli.demo import DEMO_PASSWORD
 from server.cli.devredis import DevRedis, answers, redis_server_executable
 from server.core.settings import Settings
 from tests.conftest import REDIS_URL
+from tests.contract_ops import op
 
 pytestmark = pytest.mark.slow
 
@@ -187,6 +192,7 @@ def test_dev_serves_the_api_with_a_worker_and_stops_everything_on_ctrl_c(
     assert ready == {"ready": True, "database": "ok", "redis": "ok"}
     assert httpx.get(f"{dev.base_url}/healthz").json() == {"status": "ok"}
     assert "admin@demo.doorstep.local" in dev.output
+    assert_the_demo_campaign_reports(dev)
 
     children = dev.descendants()
     lines = command_lines(children)
@@ -203,6 +209,30 @@ def test_dev_serves_the_api_with_a_worker_and_stops_everything_on_ctrl_c(
     assert alive == [], command_lines(alive)
     assert f"GraphiQL  {dev.base_url}/graphql" in dev.output
     assert not answers(tmp_path / "var" / "redis.sock")
+
+
+def assert_the_demo_campaign_reports(dev: Dev) -> None:
+    """The demo admin signs in and sees the demo campaign's report with its conversations."""
+    [campaign_id] = re.findall(r"Demo campaign: .*  id: ([0-9a-f-]{36})", dev.output)
+
+    def call(name: str, variables: dict[str, str], token: str | None = None) -> Any:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        body = httpx.post(
+            f"{dev.base_url}/graphql",
+            json={"query": op(name), "variables": variables},
+            headers=headers,
+        ).json()
+        assert not body.get("errors"), body
+        return body["data"]
+
+    login = call("Login", {"email": "admin@demo.doorstep.local", "password": DEMO_PASSWORD})
+    token = login["login"]["session"]["accessToken"]
+    report = call("CampaignReport", {"id": campaign_id}, token)["campaign"]
+    assert report["stats"]["conversationCount"] == CONVERSATIONS
+    assert report["stats"]["residentsReachedCount"] > 0
+    assert sum(w["count"] for w in report["conversationsByWeek"]) == CONVERSATIONS
+    assert len(report["conversationsByWeek"]) >= WEEKS
+    assert report["themeCounts"] and report["answerSummary"][1]["answeredCount"] == CONVERSATIONS
 
 
 def test_dev_stops_the_rest_and_fails_when_a_child_dies(

@@ -7,10 +7,24 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
 from server.accounts.areas import NewArea, create_area
 from server.accounts.models import User, UserArea
 from server.accounts.organisations import create_organisation_with_admin
 from server.audit.service import audit as audit_entry
+from server.campaigns.enums import CampaignKind, CampaignStatus, QuestionKind
+from server.campaigns.models import (
+    Campaign,
+    CampaignOrganiser,
+    CampaignTheme,
+    Conversation,
+    ConversationTheme,
+    QuestionSet,
+    Theme,
+)
 from server.core.enums import Role
 from server.core.models import utcnow
 from server.core.services import Services
@@ -24,6 +38,13 @@ NOTIFICATIONS = 40
 ROLES = (Role.SENIOR_ORGANISER, Role.ORGANISER, Role.ORGANISER, Role.TRAINER)
 
 
+CAMPAIGNS = 20
+CAMPAIGN_ORGANISERS = 3  # the admin and two members
+QUESTIONS = 5
+CAMPAIGN_THEMES = 10
+CONVERSATIONS = 200
+
+
 @dataclass(frozen=True)
 class Seeded:
     organisation_id: uuid.UUID
@@ -31,6 +52,7 @@ class Seeded:
     email: str
     password: str
     audit_entries: int
+    campaign_id: uuid.UUID  # the one with CONVERSATIONS conversations
 
 
 async def seed(services: Services) -> Seeded:
@@ -91,6 +113,65 @@ async def seed(services: Services) -> Seeded:
             for i in range(NOTIFICATIONS)
         )
         await session.commit()
+        campaign_id = await seed_campaigns(session, org_id, admin_id)
+        await session.commit()
     # the organisation's creation, one entry per area, one per member
     audit = 1 + WARDS * (1 + ESTATES_PER_WARD) + MEMBERS - 1
-    return Seeded(org_id, admin_id, email, password, audit)
+    return Seeded(org_id, admin_id, email, password, audit, campaign_id)
+
+
+async def seed_campaigns(
+    session: AsyncSession, org_id: uuid.UUID, admin_id: uuid.UUID
+) -> uuid.UUID:
+    """Active campaigns the admin organises (MyCampaigns), and one campaign's
+    conversations (ConversationChanges); as rows, the way the domain stores them."""
+    members = list(
+        await session.scalars(
+            sa.select(col(User.id)).where(col(User.organisation_id) == org_id).limit(10)
+        )
+    )
+    kinds = list(QuestionKind)
+    themes = [Theme(organisation_id=org_id, key=f"theme {i}", name=f"Theme {i}")
+              for i in range(CAMPAIGN_THEMES)]  # fmt: skip
+    session.add_all(themes)
+    today = utcnow().date()
+    campaigns = []
+    for c in range(CAMPAIGNS):
+        campaign = Campaign(organisation_id=org_id, kind=CampaignKind.LISTENING,
+                            title=f"Campaign {c:02}", description="Listening on the estate",
+                            status=CampaignStatus.ACTIVE, starts_on=today,
+                            target_conversations=200)  # fmt: skip
+        session.add(campaign)
+        campaigns.append(campaign)
+    await session.flush()
+    for c, campaign in enumerate(campaigns):
+        others = [m for m in members if m != admin_id][c % 5 : c % 5 + CAMPAIGN_ORGANISERS - 1]
+        session.add_all(CampaignOrganiser(campaign_id=campaign.id, user_id=u)
+                        for u in [admin_id, *others])  # fmt: skip
+        questions = [
+            {
+                "id": str(uuid.uuid4()),
+                "kind": kinds[q % len(kinds)].value,
+                "prompt": f"Question {q}",
+                "choices": ["A", "B", "C"] if q % len(kinds) in (2, 3) else [],
+                "required": False,
+            }
+            for q in range(QUESTIONS)
+        ]
+        session.add(QuestionSet(organisation_id=org_id, campaign_id=campaign.id, version=1,
+                                questions=questions))  # fmt: skip
+        session.add_all(CampaignTheme(campaign_id=campaign.id, theme_id=t.id) for t in themes)
+    target = campaigns[0]
+    now = utcnow()
+    for i in range(CONVERSATIONS):
+        conversation = Conversation(organisation_id=org_id, campaign_id=target.id,
+                                    organiser_id=admin_id, content_hash="0" * 64,
+                                    occurred_at=now - timedelta(hours=i),
+                                    question_set_version=1, interest_level=3,
+                                    notes="Talked about the bins.")  # fmt: skip
+        session.add(conversation)
+        await session.flush()
+        session.add(ConversationTheme(conversation_id=conversation.id,
+                                      theme_id=themes[i % CAMPAIGN_THEMES].id,
+                                      campaign_id=target.id))  # fmt: skip
+    return target.id

@@ -74,6 +74,18 @@ WORKLOADS: list[Workload] = [
     Workload(
         "MyNotifications", DOORSTEP, "/graphql", "readAt", 30, _graphql("MyNotifications"), True
     ),
+    # 20 campaigns, each with 3 organisers, 5 questions and 10 themes (seed.py).
+    Workload("MyCampaigns", DOORSTEP, "/graphql", "startsOn", 20, _graphql("MyCampaigns"), True),
+    # 200 conversations of one campaign; its id is filled in after seeding (run.py).
+    Workload(
+        "ConversationChanges",
+        DOORSTEP,
+        "/graphql",
+        "occurredAt",
+        200,
+        _graphql("ConversationChanges"),
+        True,
+    ),
 ]
 ANCHORS = ("starlette", "strawberry-1", "strawberry-100")
 BY_NAME = {w.name: w for w in WORKLOADS}

@@ -145,6 +145,7 @@ def upgrade() -> None:
     with op.batch_alter_table('conversations', schema=None) as batch_op:
         batch_op.create_index('ix_conversations_campaign_changes', ['campaign_id', 'updated_at', 'id'], unique=False)
         batch_op.create_index('ix_conversations_campaign_occurred', ['campaign_id', 'occurred_at'], unique=False)
+        batch_op.create_index('ix_conversations_campaign_residents', ['campaign_id', 'resident_id', 'wants_involvement'], unique=False)
         batch_op.create_index(batch_op.f('ix_conversations_organisation_id'), ['organisation_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_conversations_organiser_id'), ['organiser_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_conversations_resident_id'), ['resident_id'], unique=False)
@@ -198,7 +199,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('conversation_id', 'question_id', 'choice')
     )
     with op.batch_alter_table('answer_choices', schema=None) as batch_op:
-        batch_op.create_index('ix_answer_choices_campaign_version', ['campaign_id', 'question_set_version'], unique=False)
+        batch_op.create_index('ix_answer_choices_campaign_version', ['campaign_id', 'question_set_version', 'question_id', 'choice'], unique=False)
 
     op.create_table('answers',
     sa.Column('conversation_id', sa.Uuid(), nullable=False),
@@ -213,7 +214,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('conversation_id', 'question_id')
     )
     with op.batch_alter_table('answers', schema=None) as batch_op:
-        batch_op.create_index('ix_answers_campaign_version', ['campaign_id', 'question_set_version'], unique=False)
+        batch_op.create_index('ix_answers_campaign_version', ['campaign_id', 'question_set_version', 'question_id', 'number'], unique=False)
 
     op.create_table('conversation_themes',
     sa.Column('conversation_id', sa.Uuid(), nullable=False),
@@ -312,6 +313,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_conversations_resident_id'))
         batch_op.drop_index(batch_op.f('ix_conversations_organiser_id'))
         batch_op.drop_index(batch_op.f('ix_conversations_organisation_id'))
+        batch_op.drop_index('ix_conversations_campaign_residents')
         batch_op.drop_index('ix_conversations_campaign_occurred')
         batch_op.drop_index('ix_conversations_campaign_changes')
 

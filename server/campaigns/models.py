@@ -145,6 +145,10 @@ class Conversation(Table, table=True):
     __table_args__ = (
         sa.Index("ix_conversations_campaign_changes", "campaign_id", "updated_at", "id"),
         sa.Index("ix_conversations_campaign_occurred", "campaign_id", "occurred_at"),
+        # The report's stats read only this index (count, residents reached, involvement).
+        sa.Index(
+            "ix_conversations_campaign_residents", "campaign_id", "resident_id", "wants_involvement"
+        ),
     )
 
     organisation_id: uuid.UUID = Field(foreign_key="organisations.id", index=True)
@@ -170,7 +174,14 @@ class Answer(SQLModel, table=True):
     __tablename__ = "answers"
 
     __table_args__ = (
-        sa.Index("ix_answers_campaign_version", "campaign_id", "question_set_version"),
+        # Wide enough for the report's counts by value to read only the index.
+        sa.Index(
+            "ix_answers_campaign_version",
+            "campaign_id",
+            "question_set_version",
+            "question_id",
+            "number",
+        ),
     )
 
     conversation_id: uuid.UUID = Field(
@@ -190,7 +201,13 @@ class AnswerChoice(SQLModel, table=True):
     __tablename__ = "answer_choices"
 
     __table_args__ = (
-        sa.Index("ix_answer_choices_campaign_version", "campaign_id", "question_set_version"),
+        sa.Index(
+            "ix_answer_choices_campaign_version",
+            "campaign_id",
+            "question_set_version",
+            "question_id",
+            "choice",
+        ),
     )
 
     conversation_id: uuid.UUID = Field(

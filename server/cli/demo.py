@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from sqlmodel import col
 
 from server.accounts.models import Area, Organisation, User, UserArea
+from server.campaigns.demo import DEMO_CAMPAIGN, seed_demo_campaign
 from server.core.enums import Role
 from server.core.services import Services
 from server.core.settings import Settings
@@ -25,9 +26,10 @@ async def seed_demo(settings: Settings) -> bool:
     services = Services.create(settings)
     try:
         async with services.db.session() as session:
-            if await session.scalar(
+            org_id = await session.scalar(
                 sa.select(col(Organisation.id)).where(col(Organisation.name) == DEMO_ORGANISATION)
-            ):
+            )
+            if org_id is not None:
                 created = False
             else:
                 org = Organisation(name=DEMO_ORGANISATION)
@@ -62,11 +64,16 @@ async def seed_demo(settings: Settings) -> bool:
                     await session.flush()
                     if role in (Role.ORGANISER, Role.SENIOR_ORGANISER):
                         session.add(UserArea(user_id=user.id, area_id=estate.id))
+                org_id = org.id
                 await session.commit()
                 created = True
+            # Also for a demo organisation seeded before campaigns existed.
+            campaign_id = await seed_demo_campaign(session, org_id)
+            await session.commit()
     finally:
         await services.close()
     print(f"Demo organisation: {DEMO_ORGANISATION}" + ("" if created else " (already there)"))
     for email, _name, role in DEMO_PEOPLE:
         print(f"  {role.value:<17} {email}  password: {DEMO_PASSWORD}")
+    print(f"Demo campaign: {DEMO_CAMPAIGN}  id: {campaign_id}  (query CampaignReport)")
     return created
