@@ -2,7 +2,10 @@
 
 from strawberry.tools import merge_types
 
-from schema.campaigns.campaigns import CampaignQueries
+from schema.campaigns.campaigns import CampaignMutations, CampaignQueries
 from schema.part import SchemaPart
 
-PART = SchemaPart(query=merge_types("CampaignsQuery", (CampaignQueries,)))
+PART = SchemaPart(
+    query=merge_types("CampaignsQuery", (CampaignQueries,)),
+    mutation=merge_types("CampaignsMutation", (CampaignMutations,)),
+)
