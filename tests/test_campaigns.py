@@ -33,6 +33,26 @@ query ($id: ID!, $version: Int!) {
 }
 """
 
+# The organisers' MyCampaigns without its stats (the report's part, counted on its own).
+MY_CAMPAIGNS = """
+query ($first: Int = 20, $after: String) {
+  campaigns(filter: { mine: true, status: [ACTIVE] }, first: $first, after: $after) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges {
+      cursor
+      node {
+        id kind title description status startsOn endsOn
+        area { id name }
+        organisers { id displayName }
+        questionSet { version questions { id kind prompt choices required } }
+        themes { id name }
+      }
+    }
+  }
+}
+"""
+
 
 async def _member(services: Services, org: Org, name: str, *, active: bool = True) -> User:
     async with services.db.session() as session:
@@ -436,3 +456,125 @@ async def test_organisers_assigned_later_are_told_once(
         op("AssignOrganisers"), {"campaignId": draft, "userIds": []}, token=org.token(Role.TRAINER)
     )
     assert [e["extensions"]["code"] for e in body["errors"]] == ["FORBIDDEN"]
+
+
+def _titles(data: dict[str, Any]) -> list[str]:
+    return [e["node"]["title"] for e in data["campaigns"]["edges"]]
+
+
+async def test_who_sees_which_campaign(
+    gql: GraphQLClient, make_org: Any, services: Services
+) -> None:
+    org: Org = await make_org()
+    other: Org = await make_org()
+    organiser, trainer = org.members[Role.ORGANISER], org.members[Role.TRAINER]
+    admin = org.members[Role.ADMIN]
+    mine, shared = await add_campaigns(
+        services, org, ["B mine", "C shared"], organisers=[organiser.id]
+    )
+    await add_campaigns(
+        services, org, ["D shared"], organisers=[organiser.id, trainer.id, admin.id]
+    )
+    await add_campaigns(
+        services, org, ["E draft"], status=CampaignStatus.DRAFT, organisers=[organiser.id]
+    )
+    (unassigned,) = await add_campaigns(services, org, ["A nobody's"])
+    (theirs,) = await add_campaigns(
+        services, other, ["Z theirs"], organisers=[other.members[Role.ORGANISER].id]
+    )
+
+    everything = ["A nobody's", "B mine", "C shared", "D shared", "E draft"]
+    for role in (Role.ADMIN, Role.SENIOR_ORGANISER):
+        data = await gql.op("Campaigns", {}, token=org.token(role))
+        assert _titles(data) == everything
+        assert data["campaigns"]["totalCount"] == 5
+    data = await gql.op("Campaigns", {"status": ["ACTIVE"]}, token=org.token())
+    assert _titles(data) == ["A nobody's", "B mine", "C shared", "D shared"]
+    data = await gql.op("Campaigns", {"status": ["DRAFT", "CLOSED"]}, token=org.token())
+    assert _titles(data) == ["E draft"]
+    data = await gql.op("Campaigns", {}, token=org.token(Role.ORGANISER))
+    assert _titles(data) == ["B mine", "C shared", "D shared", "E draft"]
+    data = await gql.op("Campaigns", {}, token=org.token(Role.TRAINER))
+    assert _titles(data) == ["D shared"]
+    # MyCampaigns: the active ones assigned to the caller, whoever they are.
+    for role, titles in (
+        (Role.ORGANISER, ["B mine", "C shared", "D shared"]),
+        (Role.ADMIN, ["D shared"]),
+        (Role.SENIOR_ORGANISER, []),
+    ):
+        data = await gql(MY_CAMPAIGNS, {}, token=org.token(role))
+        assert _titles(data) == titles
+        assert data["campaigns"]["totalCount"] == len(titles)
+
+    # Pages never skip or repeat a campaign.
+    seen: list[str] = []
+    after = None
+    while True:
+        data = await gql.op("Campaigns", {"first": 2, "after": after}, token=org.token())
+        seen += _titles(data)
+        if not data["campaigns"]["pageInfo"]["hasNextPage"]:
+            break
+        after = data["campaigns"]["pageInfo"]["endCursor"]
+    assert seen == everything
+
+    # One campaign: what the list shows, and null for the rest.
+    for role, campaign, visible in (
+        (Role.ORGANISER, mine, True),
+        (Role.ORGANISER, unassigned, False),
+        (Role.TRAINER, shared, False),
+        (Role.SENIOR_ORGANISER, unassigned, True),
+        (Role.ADMIN, theirs, False),
+    ):
+        data = await gql(CAMPAIGN, {"id": str(campaign.id), "version": 1}, token=org.token(role))
+        assert (data["campaign"] is not None) is visible, (role, campaign.title)
+    data = await gql(CAMPAIGN, {"id": "not-an-id", "version": 1}, token=org.token())
+    assert data["campaign"] is None
+
+
+async def _statements(
+    gql: GraphQLClient, counter: QueryCounter, query: str, org: Org, role: Role
+) -> tuple[int, list[dict[str, Any]]]:
+    await gql(query, {"first": 50}, token=org.token(role))  # pool and caches warm
+    counter.statements.clear()
+    data = await gql(query, {"first": 50}, token=org.token(role))
+    return counter.count, [e["node"] for e in data["campaigns"]["edges"]]
+
+
+async def test_campaign_lists_cost_the_same_for_5_or_50_campaigns(
+    gql: GraphQLClient, make_org: Any, services: Services, count_queries: QueryCounter
+) -> None:
+    """Each campaign with an area, 3 organisers, 5 questions and 10 themes: the page and
+    each relation are one statement for the whole page, however long it is."""
+    counts: dict[tuple[str, int], int] = {}
+    for size in (5, 50):
+        org: Org = await make_org()
+        organisers = [
+            org.members[r].id for r in (Role.ORGANISER, Role.TRAINER, Role.SENIOR_ORGANISER)
+        ]
+        await add_campaigns(
+            services,
+            org,
+            [f"Campaign {i:02}" for i in range(size)],
+            organisers=organisers,
+            questions=5,
+            themes=10,
+            area=True,
+        )
+        for name, query, role in (
+            ("MyCampaigns", MY_CAMPAIGNS, Role.ORGANISER),
+            ("Campaigns", op("Campaigns"), Role.ADMIN),
+        ):
+            counts[name, size], nodes = await _statements(gql, count_queries, query, org, role)
+            assert len(nodes) == size
+            for node in nodes:  # every campaign got its own relations
+                assert node["area"]["name"] == org.area.name
+                assert sorted(o["id"] for o in node["organisers"]) == sorted(map(str, organisers))
+                assert [q["prompt"] for q in node["questionSet"]["questions"]] == [
+                    f"Question {i}" for i in range(5)
+                ]
+                if name == "MyCampaigns":
+                    assert len(node["themes"]) == 10
+    statements = "\n".join(count_queries.statements)
+    # The page, its count, areas, organisers, question sets (and themes).
+    assert counts["MyCampaigns", 5] == counts["MyCampaigns", 50] == 6, statements
+    assert counts["Campaigns", 5] == counts["Campaigns", 50] == 5, statements
