@@ -2,11 +2,11 @@
 
 from strawberry.tools import merge_types
 
-from schema.campaigns.campaigns import CampaignQueries
+from schema.campaigns.campaigns import CampaignMutations, CampaignQueries
 from schema.campaigns.events import EventMutations
 from schema.part import SchemaPart
 
 PART = SchemaPart(
     query=merge_types("CampaignsQuery", (CampaignQueries,)),
-    mutation=merge_types("CampaignsMutation", (EventMutations,)),
+    mutation=merge_types("CampaignsMutation", (CampaignMutations, EventMutations)),
 )

@@ -195,6 +195,11 @@ class CampaignType:
     _id: strawberry.Private[uuid.UUID]
     _area_id: strawberry.Private[uuid.UUID | None]
     _question_set_version: strawberry.Private[int]
+    # Set by a list resolver that preloaded them for its page (docs/decisions/0009).
+    _area: strawberry.Private[AreaType | None] = None
+    _organisers: strawberry.Private[list[UserType] | None] = None
+    _question_sets: strawberry.Private[list[Row] | None] = None
+    _themes: strawberry.Private[list[ThemeType] | None] = None
 
     @classmethod
     def of(cls, row: Any) -> CampaignType:
@@ -215,8 +220,8 @@ class CampaignType:
 
     @strawberry.field(graphql_type=AreaType | None)
     def area(self, info: Info) -> AreaType | Awaitable[AreaType | None] | None:
-        if self._area_id is None:
-            return None
+        if self._area_id is None or self._area is not None:
+            return self._area
         return self._load_area(info, self._area_id)
 
     @staticmethod
@@ -224,25 +229,63 @@ class CampaignType:
         row = await info.context.loaders(AccountsLoaders).area.load(area_id)
         return AreaType.of(row) if row else None
 
-    @strawberry.field(description="The members assigned to the campaign.")
-    async def organisers(self, info: Info) -> list[UserType]:
+    @strawberry.field(
+        graphql_type=list[UserType], description="The members assigned to the campaign."
+    )
+    def organisers(self, info: Info) -> list[UserType] | Awaitable[list[UserType]]:
+        if self._organisers is not None:
+            return self._organisers
+        return self._load_organisers(info)
+
+    async def _load_organisers(self, info: Info) -> list[UserType]:
         rows = await info.context.loaders(CampaignsLoaders).organisers.load(self._id)
         return [UserType.of(row) for row in rows]
 
-    @strawberry.field(description="The current version, which new conversations answer.")
-    async def question_set(self, info: Info) -> QuestionSetType:
-        versions = await info.context.loaders(CampaignsLoaders).question_sets.load(self._id)
-        current = next(v for v in versions if v.version == self._question_set_version)
-        return QuestionSetType.of(current)
+    def _versions(self, info: Info) -> list[Row] | Awaitable[list[Row]]:
+        if self._question_sets is not None:
+            return self._question_sets
+        return info.context.loaders(CampaignsLoaders).question_sets.load(self._id)
+
+    def _current(self, versions: list[Row]) -> QuestionSetType:
+        return QuestionSetType.of(
+            next(v for v in versions if v.version == self._question_set_version)
+        )
+
+    @strawberry.field(
+        graphql_type=QuestionSetType,
+        description="The current version, which new conversations answer.",
+    )
+    def question_set(self, info: Info) -> QuestionSetType | Awaitable[QuestionSetType]:
+        versions = self._versions(info)
+        if isinstance(versions, list):
+            return self._current(versions)
+        return self._load_current(versions)
+
+    async def _load_current(self, versions: Awaitable[list[Row]]) -> QuestionSetType:
+        return self._current(await versions)
 
     @strawberry.field(description="An earlier version, still readable; null if none.")
     async def question_set_version(self, info: Info, version: int) -> QuestionSetType | None:
-        versions = await info.context.loaders(CampaignsLoaders).question_sets.load(self._id)
-        found = next((v for v in versions if v.version == version), None)
+        versions = self._versions(info)
+        found = next(
+            (
+                v
+                for v in (versions if isinstance(versions, list) else await versions)
+                if v.version == version
+            ),
+            None,
+        )
         return QuestionSetType.of(found) if found else None
 
-    @strawberry.field(description="Themes raised in the campaign's conversations.")
-    async def themes(self, info: Info) -> list[ThemeType]:
+    @strawberry.field(
+        graphql_type=list[ThemeType], description="Themes raised in the campaign's conversations."
+    )
+    def themes(self, info: Info) -> list[ThemeType] | Awaitable[list[ThemeType]]:
+        if self._themes is not None:
+            return self._themes
+        return self._load_themes(info)
+
+    async def _load_themes(self, info: Info) -> list[ThemeType]:
         rows = await info.context.loaders(CampaignsLoaders).campaign_themes.load(self._id)
         return [ThemeType.of(row) for row in rows]
 
