@@ -45,8 +45,6 @@ NOT_YET = {
     "CompleteFollowUp",
     "CancelFollowUp",
     "RescheduleFollowUp",
-    "CreateEvent",
-    "RsvpEvent",
     # trainer.graphql
     "CreateProgramme",
     "Programmes",
@@ -91,7 +89,6 @@ NOT_YET_TYPES = {
     "CreateFollowUpInput",
     "CreateInvitationsInput",
     "CampaignUpdateInput",
-    "CreateEventInput",
     "CompetencyInput",
     "CreateProgrammeInput",
     "CreateCohortInput",
