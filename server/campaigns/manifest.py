@@ -1,9 +1,12 @@
 """The campaigns domain: campaigns, conversations, residents, follow-ups and events."""
 
+from server.campaigns.followups import FOLLOW_UP_DUE, FOLLOW_UP_OVERDUE, due_today_lines
 from server.campaigns.models import MODELS
-from server.core.manifest import Domain
+from server.core.manifest import DigestSection, Domain
 
 DOMAIN = Domain(
     name="campaigns",
     models=MODELS,
+    reminders=(FOLLOW_UP_DUE, FOLLOW_UP_OVERDUE),
+    digest_sections=(DigestSection("campaigns.follow_ups_due_today", due_today_lines),),
 )
