@@ -41,13 +41,6 @@ NOT_YET = {
     "SyncConversations",
     "ConversationChanges",
     "Conversation",
-    "MyFollowUps",
-    "CreateFollowUp",
-    "CompleteFollowUp",
-    "CancelFollowUp",
-    "RescheduleFollowUp",
-    "CreateEvent",
-    "RsvpEvent",
     # trainer.graphql
     "CreateProgramme",
     "Programmes",
@@ -82,7 +75,6 @@ NOT_YET = {
 
 # Types of inputs.graphql that the schema does not have yet.
 NOT_YET_TYPES = {
-    "FollowUpStatus",
     "SyncStatus",
     "EnrolmentStatus",
     "AttendanceStatus",
@@ -94,12 +86,10 @@ NOT_YET_TYPES = {
     "FollowUpInput",
     "ConversationInput",
     "SyncConversationsInput",
-    "CreateFollowUpInput",
     "QuestionInput",
     "CreateCampaignInput",
     "CreateInvitationsInput",
     "CampaignUpdateInput",
-    "CreateEventInput",
     "CompetencyInput",
     "CreateProgrammeInput",
     "CreateCohortInput",

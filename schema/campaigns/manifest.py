@@ -3,6 +3,11 @@
 from strawberry.tools import merge_types
 
 from schema.campaigns.campaigns import CampaignQueries
+from schema.campaigns.events import EventMutations
+from schema.campaigns.followups import FollowUpMutations, FollowUpQueries
 from schema.part import SchemaPart
 
-PART = SchemaPart(query=merge_types("CampaignsQuery", (CampaignQueries,)))
+PART = SchemaPart(
+    query=merge_types("CampaignsQuery", (CampaignQueries, FollowUpQueries)),
+    mutation=merge_types("CampaignsMutation", (FollowUpMutations, EventMutations)),
+)

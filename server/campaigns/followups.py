@@ -314,9 +314,7 @@ async def _open_for_change(
     ).one_or_none()
     if follow_up is None or not await _may_see(session, actor, follow_up):
         raise not_found("follow-up")
-    if not (
-        sees_all(actor) or actor.user_id in (follow_up.assignee_id, follow_up.created_by_id)
-    ):
+    if not (sees_all(actor) or actor.user_id in (follow_up.assignee_id, follow_up.created_by_id)):
         raise UserError.of(
             UserErrorCode.FORBIDDEN,
             "Only its assignee, its creator or staff can change this follow-up.",
