@@ -40,11 +40,6 @@ NOT_YET = {
     "SyncConversations",
     "ConversationChanges",
     "Conversation",
-    "MyFollowUps",
-    "CreateFollowUp",
-    "CompleteFollowUp",
-    "CancelFollowUp",
-    "RescheduleFollowUp",
     # trainer.graphql
     "CreateProgramme",
     "Programmes",
@@ -74,7 +69,6 @@ NOT_YET = {
 
 # Types of inputs.graphql that the schema does not have yet.
 NOT_YET_TYPES = {
-    "FollowUpStatus",
     "SyncStatus",
     "EnrolmentStatus",
     "AttendanceStatus",
@@ -86,7 +80,6 @@ NOT_YET_TYPES = {
     "FollowUpInput",
     "ConversationInput",
     "SyncConversationsInput",
-    "CreateFollowUpInput",
     "CreateInvitationsInput",
     "CampaignUpdateInput",
     "CompetencyInput",

@@ -1,4 +1,4 @@
-"""Events of a campaign: the Campaign.events list, creating one, RSVPs."""
+"""Events of a campaign and RSVPs: a thin layer over server/campaigns/events.py."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from server.campaigns.models import Event
 async def campaign_events(
     info: Info, campaign_id: uuid.UUID, first: int | None, after: str | None
 ) -> Connection[EventType]:
+    """CampaignType.events: the campaign was read for this caller, so it is visible."""
     ctx = info.context
     request = page_request(ctx, first, after)
     async with ctx.db() as session:
@@ -36,7 +37,7 @@ class CreateEventInput:
     kind: EventKind
     title: str
     starts_at: datetime
-    ends_at: datetime | None = None
+    ends_at: datetime | None = strawberry.field(default=None, description="After startsAt.")
     location: str | None = None
 
 
@@ -45,16 +46,23 @@ class EventPayload:
     event: EventType | None = None
     user_errors: list[UserError] = strawberry.field(default_factory=list)
 
+    @classmethod
+    def of(cls, event: Event | None, errors: list[UserError]) -> EventPayload:
+        return cls(event=EventType.of(event) if event else None, user_errors=errors)
+
 
 @strawberry.type
 class EventMutations:
-    @strawberry.mutation(permission_classes=[IsAuthenticated])
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="Staff, or a member assigned to the campaign.",
+    )
     async def create_event(self, info: Info, input: CreateEventInput) -> EventPayload:
         ctx = info.context
         actor = ctx.require_actor()
 
         async def work(session: AsyncSession) -> Event:
-            data = events.NewEvent(
+            new = events.NewEvent(
                 campaign_id=parse_id(input.campaign_id, "input.campaignId", "campaign"),
                 kind=input.kind,
                 title=input.title,
@@ -62,22 +70,22 @@ class EventMutations:
                 ends_at=input.ends_at,
                 location=input.location,
             )
-            return await events.create_event(session, actor, data)
+            return await events.create_event(session, actor, new)
 
         event, errors = await attempt(ctx, work)
-        return EventPayload(event=EventType.of(event) if event else None, user_errors=errors)
+        return EventPayload.of(event, errors)
 
     @strawberry.mutation(
-        permission_classes=[IsAuthenticated], description="The caller's answer; changeable."
+        permission_classes=[IsAuthenticated],
+        description="The caller's answer to an event's invitation; a second one changes it.",
     )
     async def rsvp_event(
         self, info: Info, event_id: strawberry.ID, status: RsvpStatus
     ) -> EventPayload:
         ctx = info.context
         actor = ctx.require_actor()
-
-        async def work(session: AsyncSession) -> Event:
-            return await events.rsvp(session, actor, parse_id(event_id, "eventId", "event"), status)
-
-        event, errors = await attempt(ctx, work)
-        return EventPayload(event=EventType.of(event) if event else None, user_errors=errors)
+        event, errors = await attempt(
+            ctx,
+            lambda s: events.rsvp_event(s, actor, parse_id(event_id, "eventId", "event"), status),
+        )
+        return EventPayload.of(event, errors)

@@ -4,9 +4,12 @@ from strawberry.tools import merge_types
 
 from schema.campaigns.campaigns import CampaignMutations, CampaignQueries
 from schema.campaigns.events import EventMutations
+from schema.campaigns.followups import FollowUpMutations, FollowUpQueries
 from schema.part import SchemaPart
 
 PART = SchemaPart(
-    query=merge_types("CampaignsQuery", (CampaignQueries,)),
-    mutation=merge_types("CampaignsMutation", (CampaignMutations, EventMutations)),
+    query=merge_types("CampaignsQuery", (CampaignQueries, FollowUpQueries)),
+    mutation=merge_types(
+        "CampaignsMutation", (CampaignMutations, FollowUpMutations, EventMutations)
+    ),
 )

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.audit_cases.campaigns import campaigns, events, followups, report, sync
+from tests.audit_cases.campaigns import campaigns, followups, report, sync
 
 CASES: dict[str, Any] = {
     **campaigns.CASES,
     **sync.CASES,
     **followups.CASES,
-    **events.CASES,
     **report.CASES,
 }
