@@ -10,7 +10,6 @@ the dates relative to today.
 from __future__ import annotations
 
 import random
-import re
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -45,6 +44,7 @@ from server.campaigns.models import (
     Resident,
     Theme,
 )
+from server.campaigns.themes import theme_key
 from server.core.models import utcnow
 
 DEMO_CAMPAIGN = "Mill Lane listening"
@@ -66,11 +66,6 @@ def _question(kind: QuestionKind, prompt: str, choices: list[str] | None = None)
         "choices": choices or [],
         "required": kind is QuestionKind.SCALE,
     }
-
-
-def _key(name: str) -> str:
-    """A theme's key as sync keeps it: lower case, no punctuation, single spaces."""
-    return " ".join(re.sub(r"[^\w\s]", " ", name.lower()).split())
 
 
 async def _demo_people(session: AsyncSession, organisation_id: uuid.UUID) -> dict[str, User]:
@@ -242,9 +237,9 @@ async def _themes(session: AsyncSession, organisation_id: uuid.UUID) -> dict[str
     }
     themes: dict[str, Theme] = {}
     for name in THEMES:
-        theme = found.get(_key(name))
+        theme = found.get(theme_key(name))
         if theme is None:
-            theme = Theme(organisation_id=organisation_id, key=_key(name), name=name)
+            theme = Theme(organisation_id=organisation_id, key=theme_key(name), name=name)
             session.add(theme)
         themes[name] = theme
     await session.flush()
