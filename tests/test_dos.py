@@ -216,6 +216,17 @@ LIST_CAPS = {
     "Mutation.markNotificationsRead(ids)": 100,
     "CreateAreaInput.postcodePrefixes": 100,
     "InviteMemberInput.areaIds": 100,
+    "CampaignFilter.status": 3,
+    "FollowUpFilter.status": 3,
+    "CreateCampaignInput.organiserIds": 100,
+    "CreateCampaignInput.questions": 50,
+    "Mutation.updateQuestionSet(questions)": 50,
+    "Mutation.assignOrganisers(userIds)": 100,
+    "QuestionInput.choices": 20,
+    "SyncConversationsInput.conversations": 500,
+    "ConversationInput.answers": 50,
+    "ConversationInput.themes": 20,
+    "AnswerInput.choices": 20,
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
 import sqlalchemy as sa
 import strawberry
@@ -37,7 +37,7 @@ class CampaignFilter:
         default=None, description="Only the campaigns the caller is assigned to."
     )
     status: list[CampaignStatus] | None = strawberry.field(
-        default=None, description="Only campaigns in one of these (at most 3) statuses."
+        default=None, description="At most 3 statuses: only campaigns in one of these."
     )
 
 
@@ -52,7 +52,8 @@ class QuestionInput:
     prompt: str
     choices: list[str] | None = strawberry.field(
         default=None,
-        description=f"SINGLE_CHOICE and MULTI_CHOICE only: 2 to {MAX_CHOICES} different choices.",
+        description=f"At most {MAX_CHOICES} choices, all different: SINGLE_CHOICE and "
+        "MULTI_CHOICE only, at least 2.",
     )
     required: bool
 
@@ -239,7 +240,13 @@ class CampaignMutations:
         "answered, this makes a new version and the old one stays readable.",
     )
     async def update_question_set(
-        self, info: Info, campaign_id: strawberry.ID, questions: list[QuestionInput]
+        self,
+        info: Info,
+        campaign_id: strawberry.ID,
+        questions: Annotated[
+            list[QuestionInput],
+            strawberry.argument(description=f"At most {MAX_QUESTIONS} questions."),
+        ],
     ) -> UpdateQuestionSetPayload:
         ctx = info.context
         data = _question_data(questions)
@@ -280,7 +287,12 @@ class CampaignMutations:
         "these (at most 100 active members); on an ACTIVE campaign the newly added are told.",
     )
     async def assign_organisers(
-        self, info: Info, campaign_id: strawberry.ID, user_ids: list[strawberry.ID]
+        self,
+        info: Info,
+        campaign_id: strawberry.ID,
+        user_ids: Annotated[
+            list[strawberry.ID], strawberry.argument(description="At most 100 members.")
+        ],
     ) -> AssignOrganisersPayload:
         ctx = info.context
 

@@ -13,6 +13,7 @@ from schema.campaigns.types import FollowUpType
 from schema.context import Info
 from schema.errors import UserError
 from schema.ids import parse_id
+from schema.lists import capped
 from schema.mutation import attempt
 from schema.pagination import Connection, connection, page_request
 from schema.permissions import IsAuthenticated
@@ -25,7 +26,9 @@ class FollowUpFilter:
     mine: bool | None = strawberry.field(
         default=None, description="Only those assigned to the caller."
     )
-    status: list[FollowUpStatus] | None = None
+    status: list[FollowUpStatus] | None = strawberry.field(
+        default=None, description="At most 3 statuses: only follow-ups in one of these."
+    )
 
 
 @strawberry.input
@@ -80,7 +83,9 @@ class FollowUpQueries:
                 actor,
                 request,
                 mine=bool(filter and filter.mine),
-                statuses=list(filter.status) if filter and filter.status else None,
+                statuses=capped(filter.status, 3, "filter.status", "statuses")
+                if filter and filter.status
+                else None,
             )
         return connection(ctx, page, FollowUpType.of)
 

@@ -61,7 +61,7 @@ class Settings(BaseSettings):
     max_query_depth: int = 12
     max_aliases: int = 30
     max_tokens: int = 3000
-    max_query_cost: int = 10_000
+    max_query_cost: int = 12_000
     max_body_bytes: int = 2 * 1024 * 1024
     max_page_size: int = 100
     allowed_origins: list[str] = Field(default_factory=list)
