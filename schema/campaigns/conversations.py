@@ -7,7 +7,6 @@ import uuid
 from datetime import datetime
 
 import strawberry
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from schema.campaigns.enums import SyncStatus
 from schema.campaigns.types import ConversationType, ResidentType
@@ -18,7 +17,6 @@ from schema.permissions import IsAuthenticated
 from server.campaigns import conversations, residents, sync
 from server.campaigns.answers import AnswerData
 from server.core.errors import UserError as DomainUserError
-from server.core.errors import UserErrorCode
 
 
 @strawberry.input(description="Exactly one of text / number / choices, as the question's kind.")
@@ -241,21 +239,11 @@ class ConversationMutations:
         self, info: Info, input: SyncConversationsInput
     ) -> SyncConversationsPayload:
         ctx = info.context
-        actor = ctx.require_actor()
-        if len(input.conversations) > sync.MAX_ITEMS:
-            raise DomainUserError.of(
-                UserErrorCode.INVALID,
-                f"Send at most {sync.MAX_ITEMS} conversations at a time; send the rest in "
-                "another call.",
-                "input.conversations",
-            )
         items = [c.data() for c in input.conversations]
-
-        async def work(session: AsyncSession) -> sync.SyncResult:
-            return await sync.sync_conversations(session, ctx.services, actor, items)
-
         async with ctx.db() as session:
-            result = await work(session)
+            result = await sync.sync_conversations(
+                session, ctx.services, ctx.require_actor(), items
+            )
         return SyncConversationsPayload(
             server_time=result.server_time, results=[_item(r) for r in result.results]
         )

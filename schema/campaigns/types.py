@@ -31,6 +31,7 @@ from schema.campaigns.loaders import CampaignsLoaders
 from schema.context import Info
 from schema.pagination import Connection
 from server.campaigns import report
+from server.campaigns.access import sees_all
 from server.core.models import utcnow
 
 Row = sa.Row[Any]
@@ -380,10 +381,13 @@ class AnswerType:
 
 
 def _sees_contact(info: Info) -> bool:
-    from server.campaigns.access import sees_all
-
     actor = info.context.actor
     return actor is not None and sees_all(actor)
+
+
+async def _load_resident(info: Info, resident_id: uuid.UUID) -> ResidentType | None:
+    row = await info.context.loaders(CampaignsLoaders).resident.load(resident_id)
+    return ResidentType.of(row, contact=_sees_contact(info)) if row else None
 
 
 @strawberry.type(name="Conversation")
@@ -464,12 +468,7 @@ class ConversationType:
     def resident(self, info: Info) -> ResidentType | Awaitable[ResidentType | None] | None:
         if self._resident_id is None or self._resident is not None:
             return self._resident
-        return self._load_resident(info, self._resident_id)
-
-    @staticmethod
-    async def _load_resident(info: Info, resident_id: uuid.UUID) -> ResidentType | None:
-        row = await info.context.loaders(CampaignsLoaders).resident.load(resident_id)
-        return ResidentType.of(row, contact=_sees_contact(info)) if row else None
+        return _load_resident(info, self._resident_id)
 
 
 @strawberry.type(name="FollowUp")
@@ -530,4 +529,4 @@ class FollowUpType:
     def resident(self, info: Info) -> ResidentType | Awaitable[ResidentType | None] | None:
         if self._resident_id is None:
             return None
-        return ConversationType._load_resident(info, self._resident_id)
+        return _load_resident(info, self._resident_id)

@@ -12,6 +12,7 @@ follow-up when they fire: a completed or cancelled one says nothing.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
@@ -327,30 +328,48 @@ async def _open_for_change(
     return follow_up
 
 
+async def _close(
+    session: AsyncSession,
+    actor: Actor,
+    follow_up_id: uuid.UUID,
+    status: FollowUpStatus,
+    changes: Callable[[], dict[str, Any]],
+) -> FollowUp:
+    """Done or cancelled: the open follow-up takes ``changes`` (checked once it is found,
+    as before), and its reminders end."""
+    follow_up = await _open_for_change(session, actor, follow_up_id)
+    for key, value in changes().items():
+        setattr(follow_up, key, value)
+    follow_up.status = status
+    await reminders.cancel(session, SUBJECT, follow_up.id)
+    verb = "complete" if status is FollowUpStatus.DONE else "cancel"
+    audit(session, actor, f"follow_up.{verb}", follow_up)
+    await session.commit()
+    return follow_up
+
+
 async def complete_follow_up(
     session: AsyncSession, actor: Actor, follow_up_id: uuid.UUID, outcome: str | None
 ) -> FollowUp:
-    follow_up = await _open_for_change(session, actor, follow_up_id)
-    follow_up.outcome = _text(outcome, "outcome")
-    follow_up.status = FollowUpStatus.DONE
-    follow_up.completed_at = utcnow()
-    await reminders.cancel(session, SUBJECT, follow_up.id)
-    audit(session, actor, "follow_up.complete", follow_up)
-    await session.commit()
-    return follow_up
+    return await _close(
+        session,
+        actor,
+        follow_up_id,
+        FollowUpStatus.DONE,
+        lambda: {"outcome": _text(outcome, "outcome"), "completed_at": utcnow()},
+    )
 
 
 async def cancel_follow_up(
     session: AsyncSession, actor: Actor, follow_up_id: uuid.UUID, reason: str | None
 ) -> FollowUp:
-    follow_up = await _open_for_change(session, actor, follow_up_id)
-    follow_up.cancel_reason = _text(reason, "reason")
-    follow_up.status = FollowUpStatus.CANCELLED
-    follow_up.cancelled_at = utcnow()
-    await reminders.cancel(session, SUBJECT, follow_up.id)
-    audit(session, actor, "follow_up.cancel", follow_up)
-    await session.commit()
-    return follow_up
+    return await _close(
+        session,
+        actor,
+        follow_up_id,
+        FollowUpStatus.CANCELLED,
+        lambda: {"cancel_reason": _text(reason, "reason"), "cancelled_at": utcnow()},
+    )
 
 
 async def reschedule_follow_up(

@@ -21,6 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col
 
 from server.audit.service import audit
@@ -101,15 +102,6 @@ class SyncResult:
     results: list[ItemResult]
 
 
-class _Rejected(Exception):
-    def __init__(self, *problems: Problem) -> None:
-        self.problems = list(problems)
-
-
-def _reject(code: UserErrorCode, message: str, at: str | None) -> _Rejected:
-    return _Rejected(Problem(code, message, at))
-
-
 @dataclass
 class _Batch:
     """What one sync has looked up already: campaigns and question sets by id."""
@@ -145,24 +137,26 @@ async def sync_conversations(
 async def _one(
     session: AsyncSession, actor: Actor, item: ConversationData, batch: _Batch
 ) -> ItemResult:
-    """One item in its savepoint; a clash with a concurrent copy is looked at once more."""
-    for attempt in (1, 2):
-        problems: list[Problem] = []
-        try:
-            async with session.begin_nested():
-                status, conversation = await _apply(session, actor, item, batch, problems)
-            return ItemResult(item.id, status, conversation, problems)
-        except _Rejected as rejected:
-            return ItemResult(item.id, SyncStatus.REJECTED, problems=rejected.problems)
-        except UserError as error:
-            return ItemResult(item.id, SyncStatus.REJECTED, problems=error.problems)
-        except IntegrityError:
-            # Another request stored the same conversation, resident, follow-up or theme
-            # between our read and our write: read again, now that it has committed.
-            batch.versions.clear()
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")
+    """One item in its savepoint; a clash with a concurrent copy is looked at once more:
+    another request stored the same conversation, resident, follow-up or theme between our
+    read and our write, and has committed it now. A second clash is a bug and propagates."""
+    try:
+        return await _attempt(session, actor, item, batch)
+    except IntegrityError:
+        batch.versions.clear()
+        return await _attempt(session, actor, item, batch)
+
+
+async def _attempt(
+    session: AsyncSession, actor: Actor, item: ConversationData, batch: _Batch
+) -> ItemResult:
+    problems: list[Problem] = []
+    try:
+        async with session.begin_nested():
+            status, conversation = await _apply(session, actor, item, batch, problems)
+    except UserError as error:
+        return ItemResult(item.id, SyncStatus.REJECTED, problems=error.problems)
+    return ItemResult(item.id, status, conversation, problems)
 
 
 async def _campaign(
@@ -190,16 +184,16 @@ def _uuid(value: str, at: str, what: str) -> uuid.UUID:
     try:
         return uuid.UUID(str(value))
     except ValueError:
-        raise _reject(UserErrorCode.NOT_FOUND, f"No such {what}.", at) from None
+        raise UserError.of(UserErrorCode.NOT_FOUND, f"No such {what}.", at) from None
 
 
 def _fields(item: ConversationData) -> None:
     if item.interest_level is not None and not 0 <= item.interest_level <= 5:
-        raise _reject(UserErrorCode.INVALID, "Interest is from 0 to 5.", "interestLevel")
+        raise UserError.of(UserErrorCode.INVALID, "Interest is from 0 to 5.", "interestLevel")
     if item.notes is not None and len(item.notes) > MAX_NOTES:
-        raise _reject(UserErrorCode.INVALID, f"At most {MAX_NOTES} characters.", "notes")
+        raise UserError.of(UserErrorCode.INVALID, f"At most {MAX_NOTES} characters.", "notes")
     if len(item.themes) > MAX_THEMES:
-        raise _reject(UserErrorCode.INVALID, f"At most {MAX_THEMES} themes.", "themes")
+        raise UserError.of(UserErrorCode.INVALID, f"At most {MAX_THEMES} themes.", "themes")
 
 
 async def _apply(
@@ -214,12 +208,12 @@ async def _apply(
         session, actor, _uuid(item.campaign_id, "campaignId", "campaign"), batch
     )
     if campaign is None:
-        raise _reject(UserErrorCode.NOT_FOUND, "No such campaign.", "campaignId")
+        raise UserError.of(UserErrorCode.NOT_FOUND, "No such campaign.", "campaignId")
     existing = await session.get(Conversation, conversation_id, populate_existing=True)
     if existing is not None and (
         existing.organisation_id != actor.organisation_id or existing.campaign_id != campaign.id
     ):
-        raise _reject(UserErrorCode.NOT_FOUND, "No such conversation.", "id")
+        raise UserError.of(UserErrorCode.NOT_FOUND, "No such conversation.", "id")
     digest = item.content_hash()
     if existing is not None and existing.content_hash == digest:
         return SyncStatus.UNCHANGED, existing
@@ -229,17 +223,19 @@ async def _apply(
             if campaign.status is CampaignStatus.CLOSED
             else "This campaign has not started yet."
         )
-        raise _reject(UserErrorCode.CLOSED, message, "campaignId")
+        raise UserError.of(UserErrorCode.CLOSED, message, "campaignId")
     if existing is not None and item.base_version != existing.version:
         return SyncStatus.CONFLICT, existing
     if existing is None and item.base_version is not None:
-        raise _reject(UserErrorCode.NOT_FOUND, "No such conversation.", "id")
+        raise UserError.of(UserErrorCode.NOT_FOUND, "No such conversation.", "id")
     question_set = await _version(session, campaign.id, item.question_set_version, batch)
     if question_set is None:
-        raise _reject(UserErrorCode.INVALID, "No such question set version.", "questionSetVersion")
+        raise UserError.of(
+            UserErrorCode.INVALID, "No such question set version.", "questionSetVersion"
+        )
     clean, answer_problems = check_answers(question_set.questions, item.answers)
     if answer_problems:
-        raise _Rejected(*answer_problems)
+        raise UserError(*answer_problems)
     _fields(item)
     resident = (
         await residents.met(session, actor, item.resident, "resident", problems)
@@ -288,12 +284,14 @@ async def _apply(
     _store_answers(session, conversation, clean)
     await _store_themes(session, actor, conversation, item.themes)
     if question_set.answered_at is None:
+        answered_at = utcnow()
         await session.execute(
             sa.update(QuestionSet)
             .where(col(QuestionSet.id) == question_set.id, col(QuestionSet.answered_at).is_(None))
-            .values(answered_at=utcnow())
+            .values(answered_at=answered_at)
         )
-        question_set.answered_at = utcnow()
+        # Known now, without a second UPDATE at the next flush.
+        set_committed_value(question_set, "answered_at", answered_at)
     if item.follow_up is not None:
         await _follow_up(session, actor, conversation, item.follow_up, problems)
     await session.flush()

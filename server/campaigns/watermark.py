@@ -38,8 +38,10 @@ async def writing(redis: Redis, prefix: str, organisation_id: uuid.UUID) -> Asyn
     key, member = _key(prefix, organisation_id), uuid.uuid4().hex
     registered = False
     try:
-        await redis.zadd(key, {member: utcnow().timestamp()})
-        await redis.expire(key, int(MAX_AGE.total_seconds()) * 2)
+        async with redis.pipeline(transaction=False) as pipe:  # one round trip
+            pipe.zadd(key, {member: utcnow().timestamp()})
+            pipe.expire(key, int(MAX_AGE.total_seconds()) * 2)
+            await pipe.execute()
         registered = True
     except RedisError:
         log.warning("watermark not registered: Redis unavailable")
