@@ -52,6 +52,7 @@ from server.campaigns.sync_rules import (
     theme_names,
 )
 from server.campaigns.sync_types import ConversationData, ConversationRow, ItemResult
+from server.core.bulk import insert_rows
 from server.core.errors import Problem, UserError, UserErrorCode
 from server.core.models import table_of, utcnow
 from server.security.access import Actor
@@ -448,7 +449,7 @@ async def _residents(
     if lines:
         for line in lines:
             line |= {"id": uuid.uuid4(), "created_at": now, "updated_at": now}
-        await session.execute(sa.insert(table_of(Consent)), lines)
+        await insert_rows(session, Consent, lines)
 
 
 def _row(a: Accepted, actor: Actor, now: datetime) -> ConversationRow:
@@ -555,8 +556,7 @@ async def _contents(
                 ]
         linked += [{**where, "theme_id": themes[key]} for key in a.themes]
     for model, rows in ((Answer, answers), (AnswerChoice, choices), (ConversationTheme, linked)):
-        if rows:
-            await session.execute(sa.insert(table_of(model)), rows)
+        await insert_rows(session, model, rows)
 
 
 async def _follow_ups(

@@ -21,8 +21,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from server.core.bulk import insert_rows
 from server.core.manifest import Job, JobOptions, ReminderKind, Topic
-from server.core.models import table_of, utcnow
+from server.core.models import utcnow
 from server.core.queue import enqueue
 from server.notifications.models import Reminder, ReminderStatus
 from server.notifications.service import NewNotification, create_notifications
@@ -94,7 +95,7 @@ async def schedule_many(session: AsyncSession, due: Sequence[Due]) -> None:
         }
         for d in due
     ]
-    await session.execute(sa.insert(table_of(Reminder)), reminders)
+    await insert_rows(session, Reminder, reminders)
     await stage_many(
         session,
         SCHEDULE,

@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.core.models import table_of, utcnow
+from server.core.bulk import insert_rows
+from server.core.models import utcnow
 from server.outbox.models import OutboxMessage
 
 if TYPE_CHECKING:
@@ -53,5 +53,4 @@ async def stage_many(
         }
         for payload, dedupe_key in messages
     ]
-    if rows:
-        await session.execute(sa.insert(table_of(OutboxMessage)), rows)
+    await insert_rows(session, OutboxMessage, rows)
