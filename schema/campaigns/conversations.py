@@ -12,6 +12,7 @@ from schema.campaigns.enums import SyncStatus
 from schema.campaigns.types import ConversationType, ResidentType, preload_conversations
 from schema.context import Info
 from schema.errors import UserError, user_errors
+from schema.fast_inputs import fast_input
 from schema.pagination import Connection, connection, page_request
 from schema.permissions import IsAuthenticated
 from server.campaigns import conversations, residents, sync
@@ -118,6 +119,10 @@ class ConversationInput:
             if self.follow_up
             else None,
         )
+
+
+# Hundreds of these arrive in one request: built without Strawberry's per-value work.
+fast_input(ConversationInput)
 
 
 @strawberry.input
