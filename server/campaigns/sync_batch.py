@@ -195,18 +195,19 @@ async def plan(session: AsyncSession, actor: Actor, items: Sequence[Conversation
     campaign_ids = list({c for _, _, c in named})
     campaigns = {
         row.id: row.status
-        for row in await session.execute(
+        for row in await _read(
+            session,
             access.scope(
                 sa.select(col(Campaign.id), col(Campaign.status)).where(  # type: ignore[arg-type]
                     col(Campaign.id).in_(campaign_ids)
                 ),
                 actor,
-            )
+            ),
         )
     }
     stored = {
         row.id: row
-        for row in await session.execute(_CONVERSATIONS, {"ids": [i for _, i, _ in named]})
+        for row in await _read(session, _CONVERSATIONS, {"ids": [i for _, i, _ in named]})
     }
     pending: list[tuple[int, uuid.UUID, uuid.UUID, str, SyncStatus]] = []
     for index, conversation_id, campaign_id in named:
@@ -245,7 +246,8 @@ async def _accept(
     wanted = [items[index] for index, *_ in pending]
     versions = {
         (row.campaign_id, row.version): row
-        for row in await session.execute(
+        for row in await _read(
+            session,
             _VERSIONS,
             {
                 "ids": list({c for _, _, c, _, _ in pending}),
@@ -309,6 +311,11 @@ async def _accept(
         )
 
 
+async def _read(session: AsyncSession, stmt: Any, params: Any = None) -> Any:
+    """Plain rows, on the session's connection: without the ORM's result machinery."""
+    return await (await session.connection()).execute(stmt, params)
+
+
 def _uuid(value: str) -> uuid.UUID | None:
     try:
         return uuid.UUID(str(value))
@@ -322,7 +329,7 @@ async def _by_id(
     wanted = [i for i in ids if i is not None]
     if not wanted:
         return {}
-    return {row.id: row for row in await session.execute(stmt, {"ids": wanted})}
+    return {row.id: row for row in await _read(session, stmt, {"ids": wanted})}
 
 
 # --- writing ---------------------------------------------------------------------------
@@ -385,7 +392,7 @@ async def _themes(
     if not names:
         return {}
     params = {"organisation_id": actor.organisation_id, "keys": list(names)}
-    found = {row.key: row.id for row in await session.execute(_THEMES, params)}
+    found = {row.key: row.id for row in await _read(session, _THEMES, params)}
     now = utcnow()
     new = [
         {
@@ -407,7 +414,7 @@ async def _themes(
                 "organisation_id": actor.organisation_id,
                 "keys": [k for k in names if k not in found],
             }
-            found |= {row.key: row.id for row in await session.execute(_THEMES, missing)}
+            found |= {row.key: row.id for row in await _read(session, _THEMES, missing)}
     pairs = sorted({(a.campaign_id, found[key]) for a in accepted for key in a.themes})
     await session.execute(
         _insert(session, CampaignTheme),
@@ -507,7 +514,7 @@ async def _change(
     their answers and themes cleared, their columns set (one executemany)."""
     ids = sorted(row["b_id"] for row in changed)
     read = {a.id: a.existing.version for a in accepted if a.existing is not None}
-    locked = {row.id: row.version for row in await session.execute(_LOCK_CHANGED, {"ids": ids})}
+    locked = {row.id: row.version for row in await _read(session, _LOCK_CHANGED, {"ids": ids})}
     if any(locked.get(i) != read[i] for i in ids):
         raise Raced("Conversation")
     for model in (Answer, AnswerChoice, ConversationTheme):

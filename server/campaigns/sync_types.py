@@ -6,7 +6,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -22,8 +22,8 @@ MAX_NOTES = 5000
 
 def _plain(value: Any) -> Any:
     """``dataclasses.asdict`` without its deep copies (the same JSON, so the same hash)."""
-    if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+    if hasattr(type(value), "__dataclass_fields__"):
+        return {k: _plain(v) for k, v in vars(value).items()}
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     return value
