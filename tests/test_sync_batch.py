@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import col
 
-from server.campaigns import sync, sync_batch
+from server.campaigns import sync, sync_plan, sync_write
 from server.campaigns.answers import AnswerData
 from server.campaigns.enums import CampaignStatus
 from server.campaigns.models import (
@@ -220,12 +220,12 @@ async def test_rows_a_concurrent_copy_committed_meanwhile_are_found_not_doubled(
     campaign = await _campaign(services, org)
     batch = [_full(campaign, i) for i in range(10)]
     half = _data(batch[::2])
-    real_plan = sync_batch.plan
+    real_plan = sync_plan.plan
     plans: list[int] = []
 
     racing: list[bool] = []
 
-    async def plan_then_race(*args: Any) -> sync_batch.Plan:
+    async def plan_then_race(*args: Any) -> sync_plan.Plan:
         found = await real_plan(*args)
         if racing:  # the other copy's own plan
             return found
@@ -238,7 +238,7 @@ async def test_rows_a_concurrent_copy_committed_meanwhile_are_found_not_doubled(
             assert {r.status.value for r in copy.results} == {"CREATED"}
         return found
 
-    monkeypatch.setattr(sync_batch, "plan", plan_then_race)
+    monkeypatch.setattr(sync_plan, "plan", plan_then_race)
     result = await _sync(gql, org, batch)
     assert plans == [10, 5]  # the second plan sees the other copy's five
     assert _statuses(result) == ["UNCHANGED", "CREATED"] * 5
@@ -257,7 +257,7 @@ async def test_an_integrity_error_in_the_bulk_write_falls_back_to_one_item_at_a_
     org: Org = await make_org()
     campaign = await _campaign(services, org)
     batch = [_full(campaign, i) for i in range(4)] + [_item(campaign, answers=[])]
-    real_follow_ups = sync_batch._follow_ups
+    real_follow_ups = sync_write._follow_ups
     broken: list[bool] = []
 
     async def follow_ups_then_clash(session: Any, actor: Any, accepted: Any, now: Any) -> None:
@@ -272,7 +272,7 @@ async def test_an_integrity_error_in_the_bulk_write_falls_back_to_one_item_at_a_
         }
         await session.execute(sa.insert(table_of(Answer)), [again])  # its primary key again
 
-    monkeypatch.setattr(sync_batch, "_follow_ups", follow_ups_then_clash)
+    monkeypatch.setattr(sync_write, "_follow_ups", follow_ups_then_clash)
     result = await _sync(gql, org, batch)
     assert broken == [True]
     assert _statuses(result) == ["CREATED"] * 4 + ["REJECTED"]

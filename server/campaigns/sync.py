@@ -5,7 +5,7 @@ Ids are the client's, and each conversation keeps a hash of what the client sent
 ``baseVersion`` is CONFLICT with the server's copy (docs/decisions/0010). Each item gets
 its own result, and one bad item never rejects the others.
 
-A batch is checked whole in Python and written in bulk (``sync_batch``), a few
+A batch is checked whole in Python and written in bulk (``sync_plan``, ``sync_write``), a few
 statements per table whatever its length, inside a savepoint. Two copies of one batch
 racing (a retrying client) meet at the primary keys: the later one's write finds rows it
 planned as new, rolls its savepoint back and plans again, now seeing the other's rows
@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit.service import audit
-from server.campaigns import sync_batch, sync_items, watermark
+from server.campaigns import sync_items, sync_plan, sync_write, watermark
 from server.campaigns.models import Conversation
 from server.campaigns.sync_types import (
     MAX_ITEMS,
@@ -75,21 +75,21 @@ async def _apply(
 ) -> list[ItemResult]:
     """Every item's result, its rows written (not committed): in bulk when it can be,
     else item by item."""
-    if sync_batch.repeats_an_id(items):
+    if sync_plan.repeats_an_id(items):
         return await sync_items.apply_each(session, actor, items)
     for _ in range(ATTEMPTS):
-        plan = await sync_batch.plan(session, actor, items)
+        plan = await sync_plan.plan(session, actor, items)
         if not plan.accepted:
             return plan.item_results()  # a replay: nothing to write
         try:
             async with session.begin_nested():
                 # Before the writes: plan.updated_ids() are stored as they were read, and
                 # plan.created_ids() are not stored yet.
-                await sync_batch.write(session, actor, plan)
+                await sync_write.write(session, actor, plan)
                 # After the writes, before the commit: the rows of plan.created_ids() and
                 # plan.updated_ids() are as this sync left them. A raced attempt rolls
                 # back to the savepoint and plans again, so work here is redone with it.
-        except sync_batch.Raced:
+        except sync_write.Raced:
             continue
         except IntegrityError:
             break

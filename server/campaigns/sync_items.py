@@ -1,6 +1,6 @@
 """The per-item path of sync: each item with the ORM in its own SAVEPOINT.
 
-The batched path (server/campaigns/sync_batch.py) is the usual one; this one takes a batch
+The batched path (``sync_plan``, ``sync_write``) is the usual one; this one takes a batch
 that repeats an id, and one whose bulk write met an integrity error it did not expect,
 so that one bad item never rejects the others. Two copies of one batch racing meet at
 the primary key: the loser's savepoint rolls back and it finds the winner's row.
