@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import col
 
-from server.campaigns import sync, sync_plan, sync_write
+from server.campaigns import sync, sync_items, sync_plan, sync_write
 from server.campaigns.answers import AnswerData
 from server.campaigns.enums import CampaignStatus
 from server.campaigns.models import (
@@ -106,7 +106,7 @@ def _time(value: str) -> datetime:
 
 
 async def test_one_batch_with_every_status_keeps_each_result_in_its_place(
-    gql: GraphQLClient, make_org: Any, services: Services
+    gql: GraphQLClient, make_org: Any, services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     org: Org = await make_org()
     other: Org = await make_org("Other")
@@ -119,14 +119,18 @@ async def test_one_batch_with_every_status_keeps_each_result_in_its_place(
         organisers=[org.members[Role.ORGANISER].id],
     )
     their_campaign = await _campaign(services, other)
-    kept, changed, stale = _full(campaign, 0), _full(campaign, 1), _full(campaign, 2)
+    kept, changed, stale, met = (_full(campaign, i) for i in (0, 1, 2, 5))
     theirs = _item(their_campaign)
-    assert _statuses(await _sync(gql, org, [kept, changed, stale])) == ["CREATED"] * 3
+    assert _statuses(await _sync(gql, org, [kept, changed, stale, met])) == ["CREATED"] * 4
     assert _statuses(await _sync(gql, other, [theirs])) == ["CREATED"]
     their_follow_up = {"id": str(uuid.uuid4()), "dueAt": utcnow().isoformat()}
     await _sync(gql, other, [_item(their_campaign, followUp=their_follow_up)])
     before = await _counts(services)
 
+    async def not_item_by_item(*args: Any) -> Any:
+        raise AssertionError("the batch went item by item")
+
+    monkeypatch.setattr(sync_items, "apply_each", not_item_by_item)
     batch = [
         _full(campaign, 3),  # CREATED
         kept,  # UNCHANGED
@@ -146,6 +150,19 @@ async def test_one_batch_with_every_status_keeps_each_result_in_its_place(
                 "consent": _consent(True),
             },
         ),  # CREATED, the email dropped
+        _item(
+            campaign,
+            resident=met["resident"]
+            | {
+                "name": "Resident 5 again",
+                "consent": {
+                    **_consent(True),
+                    "contactAgain": False,
+                    "recordedAt": "2026-11-30T11:00:00Z",
+                },
+            },
+        ),
+        # CREATED: a known resident met again, renamed, no longer to be contacted
     ]
     result = await _sync(gql, org, batch)
     assert [(r["id"], r["status"]) for r in result["results"]] == [
@@ -161,6 +178,7 @@ async def test_one_batch_with_every_status_keeps_each_result_in_its_place(
                 "REJECTED",
                 "REJECTED",
                 "REJECTED",
+                "CREATED",
                 "CREATED",
                 "CREATED",
             ],
@@ -179,9 +197,10 @@ async def test_one_batch_with_every_status_keeps_each_result_in_its_place(
         [("resident.id", "NOT_FOUND")],
         [("followUp.id", "NOT_FOUND")],
         [("resident.email", "INVALID")],
+        [],
     ]
     versions = [r["version"] for r in result["results"]]
-    assert versions == [1, 1, 2, 1, None, None, None, None, 1, 1]
+    assert versions == [1, 1, 2, 1, None, None, None, None, 1, 1, 1]
     conflict = result["results"][3]["conversation"]
     assert conflict["notes"] is None and conflict["version"] == 1  # the server's copy
     created = result["results"][0]["conversation"]
@@ -193,12 +212,12 @@ async def test_one_batch_with_every_status_keeps_each_result_in_its_place(
     after = dict(zip(TABLES, await _counts(services), strict=True))
     grown = {t.__tablename__: after[t] - n for t, n in zip(TABLES, before, strict=True)}
     assert grown == {
-        "conversations": 3,
-        "answers": 9,  # three each; the update's three replaced
-        "answer_choices": 3,
-        "conversation_themes": 5,  # two each for the full ones, one for Kim's
+        "conversations": 4,
+        "answers": 12,  # three each; the update's three replaced
+        "answer_choices": 4,
+        "conversation_themes": 6,  # two each for the full ones, one for the others
         "residents": 3,
-        "consents": 9,
+        "consents": 10,  # three for each new resident, one for the change
         "follow_ups": 1,  # their follow-up's id stores nothing
         "themes": 0,  # Theme 0 and Bins were there already
         "reminders": 2,
@@ -206,6 +225,13 @@ async def test_one_batch_with_every_status_keeps_each_result_in_its_place(
     async with services.db.session() as session:
         kim = await session.scalar(sa.select(Resident).where(col(Resident.name) == "Kim"))
         assert kim is not None and kim.email is None
+        again = await session.get(Resident, uuid.UUID(met["resident"]["id"]))
+        assert again is not None
+        assert (again.name, again.store_details, again.contact_again) == (
+            "Resident 5 again",
+            True,
+            False,
+        )
         updated = await session.get(Conversation, uuid.UUID(changed["id"]))
         assert updated is not None and (updated.version, updated.notes) == (2, "Came back")
 

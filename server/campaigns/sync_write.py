@@ -175,12 +175,21 @@ async def _residents(
             actor.user_id,
         )
     await _insert_new(session, Resident, new)
-    for row in changed:  # a known resident met again: rare, and each changes other columns
-        await session.execute(
-            sa.update(table_of(Resident))
-            .where(table_of(Resident).c.id == row.pop("id"))
-            .values(**row, updated_at=now)
+    # Known residents met again: one executemany for each set of columns that changes.
+    by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in sorted(changed, key=lambda r: r["id"]):
+        by_columns.setdefault(tuple(sorted(row)), []).append(
+            {f"b_{k}": v for k, v in row.items()} | {"b_updated_at": now}
         )
+    table = table_of(Resident)
+    for columns, params in by_columns.items():
+        names = [c for c in columns if c != "id"] + ["updated_at"]
+        stmt = (
+            sa.update(table)
+            .where(table.c.id == sa.bindparam("b_id"))
+            .values({name: sa.bindparam(f"b_{name}") for name in names})
+        )
+        await session.execute(stmt, params)
     if lines:
         for line in lines:
             line |= {"id": uuid.uuid4(), "created_at": now, "updated_at": now}
