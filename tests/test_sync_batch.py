@@ -26,6 +26,7 @@ from server.campaigns.models import (
     Theme,
 )
 from server.campaigns.residents import ConsentData, ResidentData
+from server.core.bulk import insert_rows
 from server.core.enums import Role
 from server.core.models import table_of, utcnow
 from server.core.services import Services
@@ -348,3 +349,31 @@ async def test_a_replay_writes_nothing_and_costs_the_same_for_2_or_40_items(
         costs[size] = (created, count_queries.count)
     statements = "\n".join(count_queries.statements)
     assert costs[2] == costs[40], statements  # neither a new batch nor its replay grows
+
+
+async def test_rows_copied_in_bulk_belong_to_the_transaction(
+    make_org: Any, services: Services
+) -> None:
+    """``insert_rows`` as a transaction's first statement: rolled back with it."""
+    org: Org = await make_org()
+    campaign = await _campaign(services, org)
+    now = utcnow()
+    row = {
+        "id": uuid.uuid4(),
+        "created_at": now,
+        "updated_at": now,
+        "organisation_id": org.organisation.id,
+        "subject_type": "test",
+        "subject_id": campaign.id,
+        "kind": "test",
+        "fire_at": now,
+        "status": "PENDING",
+    }
+    async with services.db.session() as session:
+        await insert_rows(session, Reminder, [row])
+        await session.rollback()
+    assert await _count(services, Reminder) == 0
+    async with services.db.session() as session:
+        await insert_rows(session, Reminder, [row])
+        await session.commit()
+    assert await _count(services, Reminder) == 1
