@@ -15,9 +15,11 @@
    (``server/campaigns/report.py`` on a session, no HTTP or GraphQL). ``--explain`` prints
    PostgreSQL's plans of those statements.
 
-Medians of ``--runs`` runs (each sync run sends a fresh batch). Aims: sync under 0.5 s,
-replay under 0.15 s, report under 100 ms. Environment: DOORSTEP_BENCH_DATABASE_URL and
-DOORSTEP_BENCH_REDIS_URL as for the notifications benchmark.
+Medians of ``--runs`` runs (each sync run sends a fresh batch). The app runs with the
+collector settings ``doorstep serve`` gives it (``settled_gc`` in server/web/app.py).
+Aims: sync under 0.5 s, replay under 0.15 s, report under 100 ms. Environment:
+DOORSTEP_BENCH_DATABASE_URL and DOORSTEP_BENCH_REDIS_URL as for the notifications
+benchmark.
 """
 
 from __future__ import annotations
