@@ -13,6 +13,8 @@ from server.audit.service import audit
 from server.core.enums import Role
 from server.core.services import Services
 from tests.conftest import GraphQLClient, Org, QueryCounter
+from tests.test_sync import _campaign, _sync
+from tests.test_sync_batch import _full
 
 Seed = Callable[[Services, Org, int], Awaitable[None]]
 
@@ -234,3 +236,29 @@ async def test_parents_half_on_the_page_half_elsewhere_cost_one_statement_more(
     data = await gql(AREAS_PAGE, {"first": 60}, token=org.token())
     assert len(data["areas"]["edges"]) == 60
     assert count_queries.count == 1, "\n".join(count_queries.statements)
+
+
+async def test_conversation_changes_cost_the_same_for_20_or_200_conversations(
+    gql: GraphQLClient, make_org: Any, services: Services, count_queries: QueryCounter
+) -> None:
+    """Each conversation with a resident, three answers and two themes: the page and each
+    relation (themes, answers, organisers, residents) are one statement for the page."""
+    counts: dict[int, int] = {}
+    for size in (20, 200):
+        org: Org = await make_org()
+        campaign = await _campaign(services, org)
+        await _sync(gql, org, [_full(campaign, i) for i in range(size)])
+        variables = {"campaignId": str(campaign.id), "first": 200}
+        await gql.op("ConversationChanges", variables, token=org.token(Role.ORGANISER))
+        count_queries.statements.clear()
+        data = await gql.op("ConversationChanges", variables, token=org.token(Role.ORGANISER))
+        counts[size] = count_queries.count
+        nodes = [e["node"] for e in data["conversations"]["edges"]]
+        assert len(nodes) == size
+        for node in nodes:  # every conversation got its own relations
+            assert node["resident"]["name"].startswith("Resident ")
+            assert len(node["answers"]) == 3 and len(node["themes"]) == 2
+            assert node["organiser"]["id"] == str(org.members[Role.ORGANISER].id)
+    statements = "\n".join(count_queries.statements)
+    # The page, then themes, answers, organisers and residents of the whole page.
+    assert counts[20] == counts[200] == 5, statements

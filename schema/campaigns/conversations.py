@@ -9,9 +9,10 @@ from datetime import datetime
 import strawberry
 
 from schema.campaigns.enums import SyncStatus
-from schema.campaigns.types import ConversationType, ResidentType
+from schema.campaigns.types import ConversationType, ResidentType, preload_conversations
 from schema.context import Info
 from schema.errors import UserError, user_errors
+from schema.fast_inputs import fast_input
 from schema.pagination import Connection, connection, page_request
 from schema.permissions import IsAuthenticated
 from server.campaigns import conversations, residents, sync
@@ -120,6 +121,10 @@ class ConversationInput:
         )
 
 
+# Hundreds of these arrive in one request: built without Strawberry's per-value work.
+fast_input(ConversationInput)
+
+
 @strawberry.input
 class SyncConversationsInput:
     conversations: list[ConversationInput] = strawberry.field(
@@ -159,13 +164,13 @@ class ResidentFilter:
     search: str | None = None
 
 
-def _item(result: sync.ItemResult) -> SyncItemResult:
+def _item(result: sync.ItemResult, conversation: ConversationType | None) -> SyncItemResult:
     errors = user_errors(DomainUserError(*result.problems)) if result.problems else []
     return SyncItemResult(
         id=strawberry.ID(result.id),
         status=result.status,
         version=result.version,
-        conversation=ConversationType.of(result.conversation) if result.conversation else None,
+        conversation=conversation,
         user_errors=errors,
     )
 
@@ -194,7 +199,9 @@ class ConversationQueries:
             page = await conversations.list_changes(
                 session, ctx.require_actor(), campaign_id, filter.updated_since, request
             )
-        return connection(ctx, page, ConversationType.of)
+        nodes = {row.id: ConversationType.of(row) for row in page.items}
+        await preload_conversations(info, list(nodes.values()), "edges", "node")
+        return connection(ctx, page, lambda row: nodes[row.id])
 
     @strawberry.field(permission_classes=[IsAuthenticated])
     async def conversation(self, info: Info, id: strawberry.ID) -> ConversationType | None:
@@ -244,6 +251,13 @@ class ConversationMutations:
             result = await sync.sync_conversations(
                 session, ctx.services, ctx.require_actor(), items
             )
+        nodes = [
+            ConversationType.of(r.conversation) if r.conversation else None for r in result.results
+        ]
+        await preload_conversations(
+            info, [n for n in nodes if n is not None], "results", "conversation"
+        )
         return SyncConversationsPayload(
-            server_time=result.server_time, results=[_item(r) for r in result.results]
+            server_time=result.server_time,
+            results=[_item(r, n) for r, n in zip(result.results, nodes, strict=True)],
         )

@@ -133,19 +133,16 @@ def _fire_times(due_at: datetime) -> tuple[datetime, datetime]:
     return max(due_at - DUE_LEAD, now), max(due_at + ESCALATE_AFTER, now)
 
 
-async def schedule_follow_up_reminders(session: AsyncSession, follow_up: FollowUp) -> None:
-    """Schedule the new follow-up's FOLLOW_UP_DUE reminder and its escalation, in the
-    caller's transaction (sync calls this for the follow-ups conversations carry)."""
-    due, overdue = _fire_times(follow_up.due_at)
-    for kind, at in ((FOLLOW_UP_DUE, due), (FOLLOW_UP_OVERDUE, overdue)):
-        await reminders.schedule(
-            session,
-            organisation_id=follow_up.organisation_id,
-            subject_type=SUBJECT,
-            subject_id=follow_up.id,
-            kind=kind,
-            fire_at=at,
-        )
+async def schedule_follow_up_reminders(session: AsyncSession, *follow_ups: Any) -> None:
+    """Schedule each new follow-up's FOLLOW_UP_DUE reminder and its escalation, in the
+    caller's transaction (sync calls this once for the follow-ups of a whole batch);
+    ``follow_ups``: FollowUp rows, or anything with their id, organisation and due time."""
+    due: list[reminders.Due] = []
+    for follow_up in follow_ups:
+        times = _fire_times(follow_up.due_at)
+        for kind, at in zip((FOLLOW_UP_DUE, FOLLOW_UP_OVERDUE), times, strict=True):
+            due.append(reminders.Due(follow_up.organisation_id, SUBJECT, follow_up.id, kind, at))
+    await reminders.schedule_many(session, due)
 
 
 async def _move_reminders(session: AsyncSession, follow_up: FollowUp) -> None:

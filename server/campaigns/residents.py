@@ -92,48 +92,100 @@ def _wanted(consent: ConsentData) -> dict[ConsentKind, bool]:
     }
 
 
-def record_consent(
-    session: AsyncSession,
-    resident: Resident,
-    consent: ConsentData,
+def _mirror(consent: ConsentData) -> dict[str, Any]:
+    """The resident's columns that mirror the latest consent of each kind."""
+    return {
+        "store_details": consent.store_details,
+        "contact_again": consent.contact_again,
+        "hear_back": consent.hear_back,
+        "consent_recorded_at": consent.recorded_at,
+    }
+
+
+@dataclass(frozen=True)
+class Meeting:
+    """What meeting a resident changes: the resident's columns to write (every one for a
+    new resident, the changed ones for a known one) and the kinds the ledger gets a line
+    of; ``linked``: the conversation records the resident (details may be stored)."""
+
+    resident_id: uuid.UUID
+    new: bool
+    values: dict[str, Any]
+    lines: dict[ConsentKind, bool]
+    linked: bool
+
+
+def resident_id(data: ResidentData, at: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(data.id))
+    except ValueError:
+        raise not_found("resident", f"{at}.id") from None
+
+
+def meeting(
+    organisation_id: uuid.UUID,
+    data: ResidentData,
+    stored: Any | None,
+    at: str,
+    problems: list[Problem],
+) -> Meeting | None:
+    """The resident a conversation records (``stored``: the row with this id, of any
+    organisation, or None), found or created by the client's id.
+
+    Without consent to store details nothing identifying is kept: a new resident is not
+    created (None: the details are dropped), and a known one only gets its consent change;
+    an older statement than the one on record changes no consent. An id of another
+    organisation is NOT_FOUND. A bad email or phone is a problem, and not stored.
+    """
+    found_id = resident_id(data, at)
+    if stored is not None and stored.organisation_id != organisation_id:
+        raise not_found("resident", f"{at}.id")
+    if stored is None:
+        if not data.consent.store_details:
+            return None
+        values = {
+            "organisation_id": organisation_id,
+            **details(data, at, problems),
+            **_mirror(data.consent),
+        }
+        return Meeting(found_id, True, values, _wanted(data.consent), True)
+    on_record = stored.consent_recorded_at
+    lines: dict[ConsentKind, bool] = {}
+    if on_record is None or data.consent.recorded_at >= on_record:
+        current = {
+            ConsentKind.STORE_DETAILS: stored.store_details,
+            ConsentKind.CONTACT_AGAIN: stored.contact_again,
+            ConsentKind.HEAR_BACK: stored.hear_back,
+        }
+        lines = {k: v for k, v in _wanted(data.consent).items() if current[k] != v}
+    wanted: dict[str, Any] = _mirror(data.consent) if lines else {}
+    linked = bool(wanted.get("store_details", stored.store_details))
+    if linked and stored.erased_at is None:
+        wanted |= {k: v for k, v in details(data, at, problems).items() if v is not None}
+    values = {k: v for k, v in wanted.items() if getattr(stored, k) != v}
+    return Meeting(found_id, False, values, lines, linked)
+
+
+def ledger_rows(
+    organisation_id: uuid.UUID,
+    found: Meeting,
+    recorded_at: datetime,
     method: ConsentMethod,
     recorded_by: uuid.UUID | None,
-    *,
-    new: bool,
-) -> int:
-    """Add a ledger line for each kind that is new or changed, and mirror the latest on the
-    resident; returns how many lines were added."""
-    current = {
-        ConsentKind.STORE_DETAILS: resident.store_details,
-        ConsentKind.CONTACT_AGAIN: resident.contact_again,
-        ConsentKind.HEAR_BACK: resident.hear_back,
-    }
-    if (
-        not new
-        and resident.consent_recorded_at
-        and consent.recorded_at < resident.consent_recorded_at
-    ):
-        return 0  # an older statement than the one on record changes nothing
-    lines = [
-        Consent(
-            organisation_id=resident.organisation_id,
-            resident_id=resident.id,
-            kind=kind,
-            granted=granted,
-            method=method,
-            recorded_at=consent.recorded_at,
-            recorded_by_id=recorded_by,
-        )
-        for kind, granted in _wanted(consent).items()
-        if new or current[kind] != granted
+) -> list[dict[str, Any]]:
+    """The consent ledger's new lines for a meeting, as column values."""
+    return [
+        {
+            "organisation_id": organisation_id,
+            "resident_id": found.resident_id,
+            "kind": kind,
+            "granted": granted,
+            "method": method,
+            "recorded_at": recorded_at,
+            "recorded_by_id": recorded_by,
+        }
+        for kind, granted in found.lines.items()
     ]
-    session.add_all(lines)
-    if lines:
-        resident.store_details = consent.store_details
-        resident.contact_again = consent.contact_again
-        resident.hear_back = consent.hear_back
-        resident.consent_recorded_at = consent.recorded_at
-    return len(lines)
 
 
 async def met(
@@ -144,36 +196,24 @@ async def met(
     problems: list[Problem],
     method: ConsentMethod = ConsentMethod.DOORSTEP,
 ) -> Resident | None:
-    """The resident a conversation records, created or found by the client's id.
-
-    Without consent to store details nothing identifying is kept: a new resident is not
-    created (the details are dropped), and a known one only gets its consent change.
-    An id of another organisation is NOT_FOUND.
-    """
-    try:
-        resident_id = uuid.UUID(str(data.id))
-    except ValueError:
-        raise not_found("resident", f"{at}.id") from None
-    resident = await session.get(Resident, resident_id)
-    if resident is not None and resident.organisation_id != actor.organisation_id:
-        raise not_found("resident", f"{at}.id")
-    if resident is None:
-        if not data.consent.store_details:
-            return None
-        resident = Resident(id=resident_id, organisation_id=actor.organisation_id)
-        for key, value in details(data, at, problems).items():
-            setattr(resident, key, value)
-        session.add(resident)
+    """``meeting`` applied with the ORM: the resident, created or changed, with its
+    ledger lines; None when nothing about the person is kept."""
+    stored = await session.get(Resident, resident_id(data, at))
+    found = meeting(actor.organisation_id, data, stored, at, problems)
+    if found is None:
+        return None
+    if stored is None:
+        stored = Resident(id=found.resident_id, **found.values)
+        session.add(stored)
         await session.flush()  # the ledger's lines refer to it
-        record_consent(session, resident, data.consent, method, actor.user_id, new=True)
-        return resident
-    record_consent(session, resident, data.consent, method, actor.user_id, new=False)
-    if not resident.store_details or resident.erased_at is not None:
-        return resident
-    for key, value in details(data, at, problems).items():
-        if value is not None:
-            setattr(resident, key, value)
-    return resident
+    else:
+        for key, value in found.values.items():
+            setattr(stored, key, value)
+    rows = ledger_rows(
+        actor.organisation_id, found, data.consent.recorded_at, method, actor.user_id
+    )
+    session.add_all(Consent(**row) for row in rows)
+    return stored
 
 
 def _search_terms(search: str) -> list[Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
+import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 # Stable constraint names: server.core.conflicts tells races on a unique constraint from
@@ -25,3 +26,9 @@ class Table(SQLModel):
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow, sa_column_kwargs={"onupdate": utcnow})
+
+
+def table_of(model: type[SQLModel]) -> sa.Table:
+    """A table model's Core table, for bulk statements that skip the ORM's unit of work."""
+    table: sa.Table = model.__table__  # type: ignore[attr-defined]
+    return table

@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from server.core.bulk import insert_rows
 from server.core.manifest import Job, JobOptions, ReminderKind, Topic
 from server.core.models import utcnow
 from server.core.queue import enqueue
@@ -26,7 +29,7 @@ from server.notifications.models import Reminder, ReminderStatus
 from server.notifications.service import NewNotification, create_notifications
 from server.notifications.wake import after_commit
 from server.outbox.models import OutboxMessage
-from server.outbox.service import stage
+from server.outbox.service import stage, stage_many
 
 if TYPE_CHECKING:
     from server.core.manifest import JobContext
@@ -59,6 +62,51 @@ async def schedule(
         dedupe_key=f"reminder:{reminder.id}",
     )
     return reminder
+
+
+@dataclass(frozen=True)
+class Due:
+    """One reminder to schedule with ``schedule_many``."""
+
+    organisation_id: uuid.UUID
+    subject_type: str
+    subject_id: uuid.UUID
+    kind: ReminderKind
+    fire_at: datetime
+
+
+async def schedule_many(session: AsyncSession, due: Sequence[Due]) -> None:
+    """``schedule`` for many reminders at once: one INSERT of the reminders and one of
+    their outbox rows, whatever their number (a synced batch's follow-ups)."""
+    if not due:
+        return
+    now = utcnow()
+    reminders: list[dict[str, Any]] = [
+        {
+            "id": uuid.uuid4(),
+            "created_at": now,
+            "updated_at": now,
+            "organisation_id": d.organisation_id,
+            "subject_type": d.subject_type,
+            "subject_id": d.subject_id,
+            "kind": d.kind.name,
+            "fire_at": d.fire_at,
+            "status": ReminderStatus.PENDING,
+        }
+        for d in due
+    ]
+    await insert_rows(session, Reminder, reminders)
+    await stage_many(
+        session,
+        SCHEDULE,
+        [
+            (
+                {"reminder_id": str(r["id"]), "fire_at": r["fire_at"].isoformat()},
+                f"reminder:{r['id']}",
+            )
+            for r in reminders
+        ],
+    )
 
 
 async def cancel(

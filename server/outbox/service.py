@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.core.bulk import insert_rows
 from server.core.models import utcnow
 from server.outbox.models import OutboxMessage
 
@@ -30,3 +33,24 @@ def stage(
     )
     session.add(message)
     return message
+
+
+async def stage_many(
+    session: AsyncSession, topic: Topic, messages: Sequence[tuple[dict[str, Any], str]]
+) -> None:
+    """``stage`` for many (payload, dedupe key) pairs, in one INSERT."""
+    now = utcnow()
+    rows = [
+        {
+            "id": uuid.uuid4(),
+            "created_at": now,
+            "updated_at": now,
+            "topic": topic.name,
+            "payload": payload,
+            "dedupe_key": dedupe_key,
+            "available_at": now,
+            "attempts": 0,
+        }
+        for payload, dedupe_key in messages
+    ]
+    await insert_rows(session, OutboxMessage, rows)
