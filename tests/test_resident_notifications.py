@@ -23,6 +23,7 @@ from server.notifications.resident_rights import (
     cancel_pending_for_resident,
     erase_resident_addresses,
 )
+from server.notifications.rows import CHUNK
 from server.notifications.service import create_notifications
 from server.notifications.spec import NotifySpec, ResidentRecipient
 from server.notifications.twilio import apply_status_callback
@@ -320,3 +321,25 @@ def test_residents_are_never_reached_by_push_or_a_member_template() -> None:
             None,  # type: ignore[arg-type]  # refused before the session is used
             NotifySpec(uuid.uuid4(), [], "system", "e", residents=[by_sms(uuid.uuid4())]),
         )
+
+
+async def test_an_event_to_many_residents_is_a_few_bulk_statements_per_chunk(
+    make_org, services, count_queries
+):
+    """Three statements per CHUNK of residents (which notifications exist, then one bulk
+    INSERT of notifications and one of deliveries), however many residents are in it."""
+    org = await make_org("Alpha")
+
+    async def expand(count: int, key: str) -> int:
+        residents = [by_sms(uuid.uuid4(), f"+4477009{n:05d}") for n in range(count)]
+        async with services.db.session() as session:
+            before = count_queries.count
+            created = await create_notifications(session, spec(org, residents, key))
+            used = count_queries.count - before
+            await session.commit()
+        assert len(created) == count
+        return used
+
+    one_chunk = await expand(3, "small")
+    assert await expand(CHUNK * 2 + 200, "big") == 3 * one_chunk
+    assert (await _statuses(services))[DeliveryStatus.PENDING] == CHUNK * 2 + 203
