@@ -13,10 +13,11 @@ import sqlalchemy as sa
 
 from server.core.enums import Role
 from server.core.models import utcnow
+from server.core.pagination import PageRequest
 from server.core.services import Services
 from server.core.settings import Settings
 from server.notifications import deliveries
-from server.notifications.failures import requeue_dead
+from server.notifications.failures import list_failures, requeue_dead
 from server.notifications.models import ChannelName, Delivery, DeliveryStatus, Notification
 from server.notifications.notify import stage_notification, stage_notification_once
 from server.notifications.resident_rights import (
@@ -210,9 +211,6 @@ async def test_a_failing_provider_retries_then_dead_letters_as_for_members(
     found = await _deliveries(services)
     assert found[EMAIL].attempts == 2 and len(_mail_to(smtp, EMAIL)) == 1
     assert found[PHONE].attempts == 3 and twilio.sent == []
-    from server.core.pagination import PageRequest
-    from server.notifications.failures import list_failures
-
     async with services.db.session() as session:
         page = await list_failures(session, org.actor(Role.ADMIN), PageRequest(first=10))
     assert [d.address for d in page.items] == [PHONE]
