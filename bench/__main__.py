@@ -5,11 +5,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 
-from bench import limits, notifications, revocation, sync
+from bench import limits, notifications, residents, revocation, sync
 from bench.http import cli as http
 
 BENCHES: dict[str, Callable[[Sequence[str]], int]] = {
     "notifications": notifications.main,
+    "residents": residents.main,
     "limits": limits.main,
     "revocation": revocation.main,
     "sync": sync.main,

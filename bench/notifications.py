@@ -189,7 +189,9 @@ async def worker_process(env: dict[str, str], log: Path) -> AsyncIterator[None]:
                 await process.wait()
 
 
-def worker_env(settings: Settings, expo: FakeExpo) -> dict[str, str]:
+def base_worker_env(settings: Settings) -> dict[str, str]:
+    """The worker's environment: this process's, pointed at the benchmark's database and
+    Redis, delivering live (the caller adds where the providers are)."""
     env = dict(os.environ)
     env.update(
         {
@@ -199,11 +201,17 @@ def worker_env(settings: Settings, expo: FakeExpo) -> dict[str, str]:
             "DOORSTEP_SECRET_KEY": settings.secret_key,
             "DOORSTEP_VAR_DIR": str(settings.var_dir),
             "DOORSTEP_DELIVERY": "live",
-            "DOORSTEP_EXPO_PUSH_URL": expo.send_url,
-            "DOORSTEP_EXPO_RECEIPTS_URL": expo.receipts_url,
         }
     )
     return env
+
+
+def worker_env(settings: Settings, expo: FakeExpo) -> dict[str, str]:
+    return {
+        **base_worker_env(settings),
+        "DOORSTEP_EXPO_PUSH_URL": expo.send_url,
+        "DOORSTEP_EXPO_RECEIPTS_URL": expo.receipts_url,
+    }
 
 
 # --- data ------------------------------------------------------------------------------

@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.models import Organisation, User
 from server.core.manifest import Topic
-from server.notifications.service import NewNotification, create_notifications
+from server.notifications.rows import NewNotification
+from server.notifications.service import create_notifications
 from server.notifications.spec import NotifySpec
 from server.notifications.templates import Template
 from server.outbox.models import OutboxMessage

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from server.accounts.models import User
     from server.core.services import Services
     from server.notifications.models import Reminder
-    from server.notifications.service import NewNotification
+    from server.notifications.rows import NewNotification
     from server.notifications.spec import NotifySpec
     from server.notifications.templates import Template
     from server.outbox.models import OutboxMessage

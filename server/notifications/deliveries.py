@@ -283,6 +283,32 @@ async def scrub_sensitive(session: AsyncSession, notification_ids: set[uuid.UUID
     )
 
 
+async def skip_unsent(session: AsyncSession, notification_ids: sa.Select[Any], note: str) -> int:
+    """Deliveries of these notifications that have not reached a provider are SKIPPED (the
+    caller commits); returns how many.
+
+    PENDING, DEAD (an operator's requeue must not send it) and SENDING rows not yet handed
+    over: the dispatcher that claimed those re-checks at ``hand_over`` and drops them, so a
+    queued message is never sent. Rows already handed over are at the provider.
+    """
+    skipped = await session.scalars(
+        sa.update(Delivery)
+        .where(
+            col(Delivery.notification_id).in_(notification_ids),
+            sa.or_(
+                col(Delivery.status).in_([DeliveryStatus.PENDING, DeliveryStatus.DEAD]),
+                sa.and_(
+                    col(Delivery.status) == DeliveryStatus.SENDING,
+                    col(Delivery.handed_at).is_(None),
+                ),
+            ),
+        )
+        .values(status=DeliveryStatus.SKIPPED, last_error=note)
+        .returning(col(Delivery.id))
+    )
+    return len(skipped.all())
+
+
 # --- the sweep ------------------------------------------------------------------------
 
 

@@ -24,7 +24,8 @@ from server.notifications.models import (
     NotificationPreference,
     defaults_for,
 )
-from server.notifications.service import NewNotification, create_notifications
+from server.notifications.rows import NewNotification
+from server.notifications.service import create_notifications
 from server.notifications.spec import NotifySpec
 from server.notifications.wake import after_commit
 

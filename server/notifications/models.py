@@ -67,13 +67,20 @@ class DeliveryStatus(StrEnum):
 
 
 class Notification(Table, table=True):
-    """One message to one person: in-app for members, and the root of its deliveries."""
+    """One message to one person: in-app for members, and the root of its deliveries.
+
+    A member's has ``user_id``; a resident's has ``resident_id`` instead, is never in-app
+    and has one email or SMS delivery. ``resident_id`` has no foreign key: the residents'
+    table belongs to a domain this one must not depend on, and erasing a resident must
+    leave these rows behind (anonymised, counted) rather than cascade or block.
+    """
 
     __tablename__ = "notifications"
     __table_args__ = (sa.Index("ix_notifications_user_created", "user_id", "created_at"),)
 
     organisation_id: uuid.UUID = Field(foreign_key="organisations.id", index=True)
     user_id: uuid.UUID | None = Field(default=None, foreign_key="users.id", ondelete="CASCADE")
+    resident_id: uuid.UUID | None = Field(default=None, index=True)
     dedupe_key: str = Field(max_length=200, unique=True)
     kind: NotificationKind = Field(sa_type=enum_column(NotificationKind))
     title: str = Field(max_length=200)

@@ -26,7 +26,8 @@ from server.core.manifest import Job, JobOptions, ReminderKind, Topic
 from server.core.models import utcnow
 from server.core.queue import enqueue
 from server.notifications.models import Reminder, ReminderStatus
-from server.notifications.service import NewNotification, create_notifications
+from server.notifications.rows import NewNotification
+from server.notifications.service import create_notifications
 from server.notifications.wake import after_commit
 from server.outbox.models import OutboxMessage
 from server.outbox.service import stage, stage_many

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -18,17 +17,16 @@ from server.core.models import utcnow
 from server.notifications.models import (
     ChannelName,
     Delivery,
-    DeliveryStatus,
     Notification,
-    NotificationKind,
     NotificationPreference,
     defaults_for,
 )
 from server.notifications.preferences import quiet_until
+from server.notifications.residents import create_resident_notifications
+from server.notifications.rows import FRESH_DELIVERY, NewNotification, chunks, new_row
 from server.notifications.spec import NotifySpec
 from server.notifications.templates import PUSH, render, template
 
-CHUNK = 500
 _PUSH_CHANNEL = {
     PushProvider.EXPO: ChannelName.EXPO,
     PushProvider.FCM: ChannelName.FCM,
@@ -40,40 +38,6 @@ QUIET_CHANNELS = (*PUSH, ChannelName.SMS)
 
 # Read-only stand-in for everyone who never changed their preferences.
 DEFAULT_PREFERENCES = defaults_for(uuid.UUID(int=0))
-_FRESH_DELIVERY = {
-    "status": DeliveryStatus.PENDING,
-    "attempts": 0,
-    "claimed_at": None,
-    "sent_at": None,
-    "delivered_at": None,
-    "provider_id": None,
-    "last_error": None,
-}
-
-
-@dataclass(frozen=True)
-class NewNotification:
-    """A notification just created: what publishing it live and waking channels need."""
-
-    id: uuid.UUID
-    user_id: uuid.UUID
-    kind: NotificationKind
-    title: str
-    body: str
-    link: str | None
-    created_at: datetime
-    in_app: bool
-    # Channels with a delivery of it due at once (not held back by quiet hours).
-    due_now: frozenset[ChannelName]
-
-
-def _row(row_id: uuid.UUID, now: datetime) -> dict[str, object]:
-    return {"id": row_id, "created_at": now, "updated_at": now}
-
-
-def _chunks(ids: list[uuid.UUID]) -> Iterable[list[uuid.UUID]]:
-    for start in range(0, len(ids), CHUNK):
-        yield ids[start : start + CHUNK]
 
 
 async def create_notifications(
@@ -81,13 +45,14 @@ async def create_notifications(
 ) -> list[NewNotification]:
     """Create what is missing for this event; already-created notifications are left alone.
 
-    Recipients outside the spec's organisation or deactivated are skipped. Returns the new
-    notifications (the caller commits, then publishes them live and kicks the dispatchers).
+    Members outside the spec's organisation or deactivated are skipped; residents are told
+    by the channel and address the spec gives (server/notifications/residents.py). Returns
+    the new notifications (the caller commits, then publishes them live and kicks the dispatchers).
     """
     now = now or utcnow()
     chosen = template(spec.template)
     created: list[NewNotification] = []
-    for ids in _chunks(list(dict.fromkeys(spec.user_ids))):
+    for ids in chunks(list(dict.fromkeys(spec.user_ids))):
         keys = {u: f"{spec.event_key}:{u}" for u in ids}
         existing = set(
             (
@@ -146,8 +111,8 @@ async def create_notifications(
                     due_now.add(channel)
                 deliveries.append(
                     {
-                        **_row(uuid.uuid4(), now),
-                        **_FRESH_DELIVERY,
+                        **new_row(uuid.uuid4(), now),
+                        **FRESH_DELIVERY,
                         "notification_id": notification_id,
                         "channel": channel,
                         "device_id": device_id,
@@ -170,7 +135,7 @@ async def create_notifications(
             )
             notifications.append(
                 {
-                    **_row(notification_id, now),
+                    **new_row(notification_id, now),
                     "organisation_id": spec.organisation_id,
                     "user_id": user.id,
                     "dedupe_key": keys[user.id],
@@ -189,6 +154,7 @@ async def create_notifications(
             await session.execute(sa.insert(Notification), notifications)
         if deliveries:
             await session.execute(sa.insert(Delivery), deliveries)
+    created.extend(await create_resident_notifications(session, spec, chosen, now))
     return created
 
 

@@ -20,6 +20,9 @@ class Template:
     channels: tuple[ChannelName, ...] = PUSH
     in_app: bool = True
     sensitive: bool = False
+    # For residents (no account): plain words, sent by the email or SMS the resident
+    # gave, never in-app; member templates (with app links) are never sent to them.
+    residents: bool = False
 
     @classmethod
     def email(cls, title: str, body: str) -> Template:
@@ -31,6 +34,22 @@ class Template:
             channels=(ChannelName.EMAIL,),
             in_app=False,
             sensitive=True,
+        )
+
+    @classmethod
+    def resident(
+        cls, kind: NotificationKind, title: str, body: str, *, sensitive: bool = False
+    ) -> Template:
+        """A message to residents by their email or SMS; ``sensitive`` when it carries a
+        secret link (an invitation), which is erased once sent."""
+        return cls(
+            kind,
+            title,
+            body,
+            channels=(ChannelName.EMAIL, ChannelName.SMS),
+            in_app=False,
+            sensitive=sensitive,
+            residents=True,
         )
 
 
@@ -65,6 +84,7 @@ TEMPLATES: dict[str, Template] = {
         channels=(ChannelName.EMAIL,),
     ),
     "system": Template(NotificationKind.SYSTEM, "{title}", "{body}"),
+    "resident_message": Template.resident(NotificationKind.SYSTEM, "{title}", "{body}"),
 }
 
 

@@ -14,7 +14,7 @@ from server.core.manifest import JobOptions, JobRef
 from server.core.queue import enqueue
 from server.notifications import live
 from server.notifications.models import ChannelName
-from server.notifications.service import NewNotification
+from server.notifications.rows import NewNotification
 
 if TYPE_CHECKING:
     from server.core.manifest import JobContext
