@@ -1,5 +1,11 @@
 """What the training domain adds to the schema root (schema.root)."""
 
-from schema.part import SchemaPart
+from strawberry.tools import merge_types
 
-PART = SchemaPart()
+from schema.part import SchemaPart
+from schema.training.attendance import AttendanceMutations
+from schema.training.sessions import TrainingSessionMutations
+
+PART = SchemaPart(
+    mutation=merge_types("TrainingMutation", (TrainingSessionMutations, AttendanceMutations)),
+)

@@ -1,0 +1,417 @@
+"""Training sessions: scheduling and who may, reminders that follow the session (through
+the real reminder worker code), notices of changes, and the attendance register."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import col
+
+from server.audit.models import AuditEntry
+from server.core.enums import Role
+from server.core.models import utcnow
+from server.core.queue import create_queue
+from server.core.services import Services
+from server.notifications.models import Notification, NotificationKind, Reminder, ReminderStatus
+from server.notifications.reminders import fire
+from server.notifications.spec import NotifySpec
+from server.outbox.models import OutboxMessage
+from server.training.enums import AttendanceStatus, EnrolmentStatus
+from server.training.models import AttendanceMark, TrainingSession
+from server.training.session_reminders import SESSION_REMINDER_DAY, SESSION_REMINDER_HOUR
+from tests import seed_sessions as seed
+from tests.conftest import GraphQLClient, Org
+from workers.runtime import Runtime
+
+DAY, HOUR = SESSION_REMINDER_DAY.name, SESSION_REMINDER_HOUR.name
+
+
+@pytest.fixture
+async def runtime(services: Services) -> AsyncIterator[Runtime]:
+    queue = create_queue(services.settings)
+    await queue.connect()
+    yield Runtime(services=services, queue=queue, channels={})
+    await queue.disconnect()
+
+
+def _at(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _soon(**delta: float) -> datetime:
+    return (utcnow() + timedelta(**delta)).replace(microsecond=0)
+
+
+def _codes(payload: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(e["field"], e["code"]) for e in payload["userErrors"]]
+
+
+async def _schedule(
+    gql: GraphQLClient, org: Org, cohort_id: uuid.UUID, starts: datetime, role: Role = Role.TRAINER,
+    token: str | None = None, **fields: Any,
+) -> dict[str, Any]:  # fmt: skip
+    variables = {
+        "cohortId": str(cohort_id),
+        "title": "Listening well",
+        "startsAt": _at(starts),
+        "endsAt": _at(starts + timedelta(hours=2)),
+        **fields,
+    }
+    data = await gql.op(
+        "ScheduleTrainingSession", {"input": variables}, token=token or org.token(role)
+    )
+    result: dict[str, Any] = data["scheduleTrainingSession"]
+    return result
+
+
+async def _reminders(services: Services, subject: str) -> list[tuple[str, datetime, str]]:
+    async with services.db.session() as session:
+        rows = (
+            await session.scalars(
+                sa.select(Reminder).where(col(Reminder.subject_id) == uuid.UUID(subject))
+            )
+        ).all()
+    return sorted((r.kind, r.fire_at, r.status.value) for r in rows)
+
+
+async def _pending(services: Services, subject: str) -> dict[str, uuid.UUID]:
+    async with services.db.session() as session:
+        rows = (
+            await session.scalars(
+                sa.select(Reminder).where(
+                    col(Reminder.subject_id) == uuid.UUID(subject),
+                    col(Reminder.status) == ReminderStatus.PENDING,
+                )
+            )
+        ).all()
+    return {r.kind: r.id for r in rows}
+
+
+async def _notified(services: Services) -> list[tuple[uuid.UUID, NotificationKind, str]]:
+    async with services.db.session() as session:
+        rows = (await session.scalars(sa.select(Notification))).all()
+    return sorted((n.user_id, n.kind, n.title) for n in rows)
+
+
+async def _changes(services: Services) -> list[NotifySpec]:
+    """SESSION_CHANGED notices staged in the outbox, oldest first."""
+    async with services.db.session() as session:
+        rows = await session.scalars(
+            sa.select(OutboxMessage)
+            .where(col(OutboxMessage.topic) == "notify")
+            .order_by(col(OutboxMessage.created_at))
+        )
+        specs = [NotifySpec.from_payload(r.payload) for r in rows]
+    return [s for s in specs if s.template == "session_changed"]
+
+
+async def test_schedule_checks_what_it_is_sent_and_who_sends_it(
+    gql: GraphQLClient, make_org: Any, services: Services
+) -> None:
+    org = await make_org("Alpha")
+    other = await make_org("Beta")
+    spring = await seed.cohort(services, org)
+    # A senior organiser trains another cohort of the same organisation.
+    autumn = await seed.cohort(
+        services, org, trainer=org.members[Role.SENIOR_ORGANISER], name="Autumn", trainees=1
+    )
+    starts = _soon(days=3)
+
+    made = await _schedule(
+        gql, org, spring.cohort.id, starts, location=" Community hall ",
+        onlineUrl="https://meet.example.org/x",
+    )  # fmt: skip
+    assert made["userErrors"] == []
+    assert made["trainingSession"] == {
+        "id": made["trainingSession"]["id"],
+        "title": "Listening well",
+        "startsAt": _at(starts),
+        "endsAt": _at(starts + timedelta(hours=2)),
+        "location": "Community hall",
+        "onlineUrl": "https://meet.example.org/x",
+    }
+    # An admin may schedule for any cohort of the organisation.
+    assert (await _schedule(gql, org, autumn.cohort.id, starts, Role.ADMIN))["userErrors"] == []
+
+    wrong = await _schedule(
+        gql, org, spring.cohort.id, starts, title="  ", endsAt=_at(starts),
+        onlineUrl="javascript:alert(1)",
+    )  # fmt: skip
+    assert wrong["trainingSession"] is None
+    assert sorted(_codes(wrong)) == [
+        ("input.endsAt", "INVALID"),
+        ("input.onlineUrl", "INVALID"),
+        ("input.title", "REQUIRED"),
+    ]
+    earlier = await _schedule(
+        gql, org, spring.cohort.id, starts, endsAt=_at(starts - timedelta(minutes=1))
+    )
+    assert _codes(earlier) == [("input.endsAt", "INVALID")]
+    # The trainer of Spring does not train Autumn, a trainee trains nothing, and another
+    # organisation's admin does not see the cohort at all.
+    for role, cohort in ((Role.TRAINER, autumn), (Role.ORGANISER, spring)):
+        refused = await _schedule(gql, org, cohort.cohort.id, starts, role)
+        assert _codes(refused) == [("input.cohortId", "NOT_FOUND")], role
+    foreign = await _schedule(gql, org, spring.cohort.id, starts, token=other.token())
+    assert _codes(foreign) == [("input.cohortId", "NOT_FOUND")]
+    malformed = await gql.op(
+        "ScheduleTrainingSession",
+        {"input": {"cohortId": "nope", "title": "x", "startsAt": _at(starts),
+                   "endsAt": _at(starts + timedelta(hours=1))}},
+        token=org.token(Role.ADMIN),
+    )  # fmt: skip
+    assert _codes(malformed["scheduleTrainingSession"]) == [("input.cohortId", "NOT_FOUND")]
+    async with services.db.session() as session:
+        count = await session.scalar(sa.select(sa.func.count()).select_from(TrainingSession))
+    assert count == 2
+
+
+async def test_reminders_follow_the_session_and_changes_tell_the_active_trainees(
+    gql: GraphQLClient, make_org: Any, services: Services, runtime: Runtime
+) -> None:
+    org = await make_org("Alpha")
+    spring = await seed.cohort(services, org, trainees=3)
+    active = sorted(u.id for u in spring.trainees[:2])
+    await seed.set_status(services, spring.enrolments[2], EnrolmentStatus.WITHDRAWN)
+    starts = _soon(days=3)
+    made = await _schedule(gql, org, spring.cohort.id, starts)
+    session_id = made["trainingSession"]["id"]
+    assert await _reminders(services, session_id) == sorted(
+        [
+            (DAY, starts - timedelta(hours=24), "PENDING"),
+            (HOUR, starts - timedelta(hours=1), "PENDING"),
+        ]
+    )
+    first = await _pending(services, session_id)
+    assert await _changes(services) == []  # scheduling is not a change
+
+    # Moving moves both, and tells the active trainees (not the withdrawn one).
+    later = starts + timedelta(days=1, hours=3)
+    data = await gql.op(
+        "MoveTrainingSession",
+        {"id": session_id, "startsAt": _at(later), "endsAt": _at(later + timedelta(hours=1))},
+        token=org.token(Role.TRAINER),
+    )
+    assert data["moveTrainingSession"] == {
+        "trainingSession": {
+            "id": session_id,
+            "startsAt": _at(later),
+            "endsAt": _at(later + timedelta(hours=1)),
+        },
+        "userErrors": [],
+    }
+    moved = await _pending(services, session_id)
+    assert await _reminders(services, session_id) == sorted(
+        [
+            (DAY, starts - timedelta(hours=24), "CANCELLED"),
+            (HOUR, starts - timedelta(hours=1), "CANCELLED"),
+            (DAY, later - timedelta(hours=24), "PENDING"),
+            (HOUR, later - timedelta(hours=1), "PENDING"),
+        ]
+    )
+    (notice,) = await _changes(services)
+    assert sorted(notice.user_ids) == active
+    assert notice.params["title"] == "Listening well" and "has moved" in notice.params["change"]
+
+    # The old reminders fire into nothing; the new day-before one tells the active trainees.
+    assert await fire(runtime, first[DAY], now=starts - timedelta(hours=24)) == "nothing to do"
+    assert await fire(runtime, moved[DAY], now=later - timedelta(hours=24)) == "2 notifications"
+    assert await _notified(services) == sorted(
+        (u, NotificationKind.SESSION_REMINDER, "Training tomorrow: Listening well") for u in active
+    )
+
+    # Cancelling cancels what is left, tells them again, and the session stays.
+    data = await gql.op("CancelTrainingSession", {"id": session_id}, token=org.token(Role.TRAINER))
+    cancelled = data["cancelTrainingSession"]
+    assert cancelled["userErrors"] == [] and cancelled["trainingSession"]["cancelledAt"]
+    assert await _pending(services, session_id) == {}
+    assert await fire(runtime, moved[HOUR], now=later - timedelta(hours=1)) == "nothing to do"
+    assert len(await _notified(services)) == 2
+    notices = await _changes(services)
+    assert len(notices) == 2 and "is cancelled" in notices[1].params["change"]
+    assert sorted(notices[1].user_ids) == active
+
+    # A cancelled session is not moved or cancelled again.
+    for op, variables in (
+        ("CancelTrainingSession", {"id": session_id}),
+        ("MoveTrainingSession", {"id": session_id, "startsAt": _at(later),
+                                 "endsAt": _at(later + timedelta(hours=2))}),
+    ):  # fmt: skip
+        data = await gql.op(op, variables, token=org.token(Role.TRAINER))
+        assert _codes(next(iter(data.values()))) == [("id", "CLOSED")], op
+    async with services.db.session() as session:
+        row = await session.get(TrainingSession, uuid.UUID(session_id))
+    assert row is not None and row.cancelled_at is not None and row.starts_at == later
+
+
+async def test_a_session_soon_gets_only_the_reminders_still_ahead(
+    gql: GraphQLClient, make_org: Any, services: Services, runtime: Runtime
+) -> None:
+    org = await make_org("Alpha")
+    spring = await seed.cohort(services, org, trainees=1)
+    in_half_an_hour = await _schedule(gql, org, spring.cohort.id, _soon(minutes=30))
+    assert await _reminders(services, in_half_an_hour["trainingSession"]["id"]) == []
+    in_five_hours = _soon(hours=5)
+    made = await _schedule(gql, org, spring.cohort.id, in_five_hours)
+    session_id = made["trainingSession"]["id"]
+    assert await _reminders(services, session_id) == [
+        (HOUR, in_five_hours - timedelta(hours=1), "PENDING")
+    ]
+    # Moved to 20 minutes from now: no reminder is left, but the trainee is told.
+    soon = _soon(minutes=20)
+    data = await gql.op(
+        "MoveTrainingSession",
+        {"id": session_id, "startsAt": _at(soon), "endsAt": _at(soon + timedelta(hours=1))},
+        token=org.token(Role.ADMIN),
+    )
+    assert data["moveTrainingSession"]["userErrors"] == []
+    assert await _pending(services, session_id) == {}
+    assert [n.user_ids for n in await _changes(services)] == [[spring.trainees[0].id]]
+    # Moved to the same time again: nothing changes, nobody is told twice.
+    data = await gql.op(
+        "MoveTrainingSession",
+        {"id": session_id, "startsAt": _at(soon), "endsAt": _at(soon + timedelta(hours=1))},
+        token=org.token(Role.ADMIN),
+    )
+    assert data["moveTrainingSession"]["userErrors"] == []
+    assert len(await _changes(services)) == 1
+    wrong = await gql.op(
+        "MoveTrainingSession",
+        {"id": session_id, "startsAt": _at(soon), "endsAt": _at(soon - timedelta(hours=1))},
+        token=org.token(Role.ADMIN),
+    )
+    assert _codes(wrong["moveTrainingSession"]) == [("endsAt", "INVALID")]
+
+
+async def _record(
+    gql: GraphQLClient, token: str, session_id: uuid.UUID | str, marks: list[tuple[Any, str]]
+) -> dict[str, Any]:
+    data = await gql.op(
+        "RecordAttendance",
+        {
+            "input": {
+                "trainingSessionId": str(session_id),
+                "marks": [{"enrolmentId": str(e), "status": s} for e, s in marks],
+            }
+        },
+        token=token,
+    )
+    result: dict[str, Any] = data["recordAttendance"]
+    return result
+
+
+def _register(payload: dict[str, Any]) -> dict[str, str]:
+    return {a["enrolment"]["id"]: a["status"] for a in payload["trainingSession"]["attendance"]}
+
+
+async def _marks(services: Services) -> dict[tuple[uuid.UUID, uuid.UUID], AttendanceStatus]:
+    async with services.db.session() as session:
+        rows = (await session.scalars(sa.select(AttendanceMark))).all()
+    return {(m.session_id, m.enrolment_id): m.status for m in rows}
+
+
+async def test_attendance_is_marked_in_batches_and_corrected_with_every_mark_audited(
+    gql: GraphQLClient, make_org: Any, services: Services
+) -> None:
+    org = await make_org("Alpha")
+    spring = await seed.cohort(services, org, trainees=3)
+    autumn = await seed.cohort(
+        services, org, trainer=org.members[Role.SENIOR_ORGANISER], name="Autumn", trainees=1
+    )
+    held = await seed.training_session(services, spring, utcnow() - timedelta(days=1))
+    ada, bo, cy = (e.id for e in spring.enrolments)
+    token = org.token(Role.TRAINER)
+
+    first = await _record(gql, token, held.id, [(ada, "PRESENT"), (bo, "ABSENT")])
+    assert first["userErrors"] == []
+    assert _register(first) == {str(ada): "PRESENT", str(bo): "ABSENT"}
+    # A correction: the latest mark counts; an unchanged mark changes nothing.
+    second = await _record(gql, token, held.id, [(bo, "EXCUSED"), (ada, "PRESENT")])
+    assert _register(second) == {str(ada): "PRESENT", str(bo): "EXCUSED"}
+    assert await _marks(services) == {
+        (held.id, ada): AttendanceStatus.PRESENT,
+        (held.id, bo): AttendanceStatus.EXCUSED,
+    }
+    async with services.db.session() as session:
+        entries = (
+            await session.scalars(
+                sa.select(AuditEntry)
+                .where(col(AuditEntry.action).like("attendance.%"))
+                .order_by(col(AuditEntry.occurred_at), col(AuditEntry.action))
+            )
+        ).all()
+    assert sorted((e.action, e.details["enrolment_id"], e.details["status"],
+                   e.details.get("from")) for e in entries) == sorted([
+        ("attendance.mark", str(ada), "PRESENT", None),
+        ("attendance.mark", str(bo), "ABSENT", None),
+        ("attendance.correct", str(bo), "EXCUSED", "ABSENT"),
+    ])  # fmt: skip
+    assert {e.actor_id for e in entries} == {org.members[Role.TRAINER].id}
+
+    # An enrolment of another cohort, a malformed id, one sent twice: each is named on its
+    # field, and nothing of the batch is stored (Cy stays unmarked, Ada PRESENT).
+    refused = await _record(
+        gql,
+        token,
+        held.id,
+        [(cy, "PRESENT"), (autumn.enrolments[0].id, "PRESENT"), ("nope", "ABSENT"),
+         (ada, "ABSENT"), (ada, "EXCUSED")],
+    )  # fmt: skip
+    assert refused["trainingSession"] is None
+    assert _codes(refused) == [
+        ("input.marks.1.enrolmentId", "NOT_FOUND"),
+        ("input.marks.2.enrolmentId", "NOT_FOUND"),
+        ("input.marks.4.enrolmentId", "INVALID"),
+    ]
+    assert len(await _marks(services)) == 2
+
+    # A cancelled session takes no marks; one not yet started neither.
+    cancelled = await seed.training_session(
+        services, spring, utcnow() - timedelta(days=2), cancelled=True
+    )
+    coming = await seed.training_session(services, spring, utcnow() + timedelta(days=2))
+    for training, code in ((cancelled, "CLOSED"), (coming, "INVALID")):
+        payload = await _record(gql, token, training.id, [(ada, "PRESENT")])
+        assert _codes(payload) == [("input.trainingSessionId", code)]
+    # Too many marks at once.
+    many = await _record(gql, token, held.id, [(uuid.uuid4(), "PRESENT")] * 201)
+    assert _codes(many) == [("input.marks", "INVALID")]
+    assert len(await _marks(services)) == 2
+
+
+async def test_only_the_cohorts_trainers_and_admins_take_the_register(
+    gql: GraphQLClient, make_org: Any, services: Services
+) -> None:
+    org = await make_org("Alpha")
+    other = await make_org("Beta")
+    spring = await seed.cohort(services, org, trainees=1)
+    held = await seed.training_session(services, spring, utcnow() - timedelta(hours=3))
+    ada = spring.enrolments[0].id
+    # Their trainer marks Ada of Spring in their own session: Ada is not in that cohort.
+    theirs = await seed.cohort(services, other, trainees=1)
+    their_session = await seed.training_session(services, theirs, utcnow() - timedelta(hours=3))
+    foreign_mark = await _record(
+        gql, other.token(Role.TRAINER), their_session.id, [(ada, "PRESENT")]
+    )
+    assert _codes(foreign_mark) == [("input.marks.0.enrolmentId", "NOT_FOUND")]
+
+    for role in (Role.SENIOR_ORGANISER, Role.ORGANISER):  # not Spring's trainers
+        payload = await _record(gql, org.token(role), held.id, [(ada, "PRESENT")])
+        assert _codes(payload) == [("input.trainingSessionId", "NOT_FOUND")], role
+    for role in Role:
+        payload = await _record(gql, other.token(role), held.id, [(ada, "PRESENT")])
+        assert _codes(payload) == [("input.trainingSessionId", "NOT_FOUND")], role
+        for op in ("MoveTrainingSession", "CancelTrainingSession"):
+            variables: dict[str, Any] = {"id": str(held.id)}
+            if op == "MoveTrainingSession":
+                variables |= {"startsAt": _at(_soon(days=1)), "endsAt": _at(_soon(days=2))}
+            data = await gql.op(op, variables, token=other.token(role))
+            assert _codes(next(iter(data.values()))) == [("id", "NOT_FOUND")], (op, role)
+    assert await _marks(services) == {}
+    admin = await _record(gql, org.token(Role.ADMIN), held.id, [(ada, "PRESENT")])
+    assert _register(admin) == {str(ada): "PRESENT"}
