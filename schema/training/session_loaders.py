@@ -20,14 +20,15 @@ Row = sa.Row[Any]
 
 _IDS: sa.BindParameter[Any] = sa.bindparam("ids", expanding=True)
 
-_ATTENDANCE: sa.Select[Any] = (
-    sa.select(
-        col(AttendanceMark.session_id).label("group_id"),
-        col(AttendanceMark.enrolment_id),
-        col(AttendanceMark.status),
-        col(AttendanceMark.recorded_at),
-        col(Enrolment.trainee_id),
-    )
+_ATTENDANCE_COLUMNS: tuple[Any, ...] = (
+    col(AttendanceMark.session_id).label("group_id"),
+    col(AttendanceMark.enrolment_id),
+    col(AttendanceMark.status),
+    col(AttendanceMark.recorded_at),
+    col(Enrolment.trainee_id),
+)
+_ATTENDANCE = (
+    sa.select(*_ATTENDANCE_COLUMNS)
     .join(Enrolment, col(Enrolment.id) == col(AttendanceMark.enrolment_id))
     .where(
         col(AttendanceMark.session_id).in_(_IDS),
