@@ -45,10 +45,6 @@ NOT_YET = {
     "MyCohorts",
     "EnrolTrainee",
     "WithdrawTrainee",
-    "ScheduleTrainingSession",
-    "MoveTrainingSession",
-    "CancelTrainingSession",
-    "RecordAttendance",
     "SignOffCompetency",
     "CohortProgress",
     # resident.graphql
@@ -66,7 +62,6 @@ NOT_YET = {
 # Types of inputs.graphql that the schema does not have yet.
 NOT_YET_TYPES = {
     "EnrolmentStatus",
-    "AttendanceStatus",
     "InvitationChannel",
     "CreateInvitationsInput",
     "CampaignUpdateInput",
@@ -74,9 +69,6 @@ NOT_YET_TYPES = {
     "CreateProgrammeInput",
     "CreateCohortInput",
     "EnrolTraineeInput",
-    "ScheduleTrainingSessionInput",
-    "AttendanceMarkInput",
-    "RecordAttendanceInput",
     "SignOffCompetencyInput",
     "ResponseContactInput",
     "ResponseConsentInput",

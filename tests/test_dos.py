@@ -227,6 +227,7 @@ LIST_CAPS = {
     "ConversationInput.answers": 50,
     "ConversationInput.themes": 20,
     "AnswerInput.choices": 20,
+    "RecordAttendanceInput.marks": 200,
 }
 
 
