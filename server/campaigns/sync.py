@@ -40,6 +40,7 @@ from server.campaigns.models import (
     QuestionSet,
     Theme,
 )
+from server.campaigns.signals import CONVERSATIONS_LOGGED
 from server.campaigns.themes import theme_key, theme_name
 from server.core.errors import Problem, UserError, UserErrorCode
 from server.core.models import utcnow
@@ -129,6 +130,8 @@ async def sync_conversations(
         for result in results:
             counts[result.status.value] = counts.get(result.status.value, 0) + 1
         audit(session, actor, "conversations.sync", (Conversation, None), counts)
+        if counts.get(SyncStatus.CREATED.value):
+            await CONVERSATIONS_LOGGED.fire(session, [actor.user_id])
         await session.commit()
     server_time = await watermark.safe_since(services.redis, prefix, actor.organisation_id)
     return SyncResult(server_time=server_time, results=results)
