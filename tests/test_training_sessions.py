@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -17,13 +17,16 @@ from server.core.enums import Role
 from server.core.models import utcnow
 from server.core.queue import create_queue
 from server.core.services import Services
+from server.domains import REGISTRY
 from server.notifications.models import Notification, NotificationKind, Reminder, ReminderStatus
 from server.notifications.reminders import fire
 from server.notifications.spec import NotifySpec
 from server.outbox.models import OutboxMessage
 from server.training.enums import AttendanceStatus, EnrolmentStatus
-from server.training.models import AttendanceMark, TrainingSession
+from server.training.models import AttendanceMark, Enrolment, TrainingSession
+from server.training.progress import progress_of
 from server.training.session_reminders import SESSION_REMINDER_DAY, SESSION_REMINDER_HOUR
+from tests import seed_followups as campaigns
 from tests import seed_sessions as seed
 from tests.conftest import GraphQLClient, Org
 from workers.runtime import Runtime
@@ -415,3 +418,96 @@ async def test_only_the_cohorts_trainers_and_admins_take_the_register(
     assert await _marks(services) == {}
     admin = await _record(gql, org.token(Role.ADMIN), held.id, [(ada, "PRESENT")])
     assert _register(admin) == {str(ada): "PRESENT"}
+
+
+async def test_marks_complete_a_trainee_and_a_cancelled_session_counts_for_nobody(
+    gql: GraphQLClient, make_org: Any, services: Services
+) -> None:
+    org = await make_org("Alpha")
+    spring = await seed.cohort(services, org, trainees=2)
+    ada, bo = spring.enrolments
+    first = await seed.training_session(services, spring, utcnow() - timedelta(days=3))
+    second = await seed.training_session(services, spring, utcnow() - timedelta(days=2))
+    token = org.token(Role.TRAINER)
+    # Ada was at both, Bo at the first only; the second is then cancelled: it never happened.
+    await _record(gql, token, first.id, [(ada.id, "PRESENT"), (bo.id, "PRESENT")])
+    await _record(gql, token, second.id, [(ada.id, "ABSENT"), (bo.id, "ABSENT")])
+    async with services.db.session() as session:
+        before = await progress_of(session, [ada.id, bo.id])
+    assert [(p.sessions_held, p.sessions_attended) for p in before.values()] == [(2, 1)] * 2
+    data = await gql.op("CancelTrainingSession", {"id": str(second.id)}, token=token)
+    assert data["cancelTrainingSession"]["userErrors"] == []
+    async with services.db.session() as session:
+        after = await progress_of(session, [ada.id, bo.id])
+        statuses = {e: s for e, s in await session.execute(
+            sa.select(col(Enrolment.id), col(Enrolment.status)))}  # fmt: skip
+    assert [(p.sessions_held, p.sessions_attended) for p in after.values()] == [(1, 1)] * 2
+    # Cancelling is not a mark: nobody completed by it.
+    assert set(statuses.values()) == {EnrolmentStatus.ACTIVE}
+
+    # The programme asks for no competencies and no conversations: attendance is the last
+    # condition, and the mark that meets it completes the trainee in its transaction.
+    third = await seed.training_session(services, spring, utcnow() - timedelta(days=1))
+    await _record(gql, token, third.id, [(ada.id, "PRESENT"), (bo.id, "ABSENT")])
+    async with services.db.session() as session:
+        statuses = {e: s for e, s in await session.execute(
+            sa.select(col(Enrolment.id), col(Enrolment.status)))}  # fmt: skip
+    assert statuses == {ada.id: EnrolmentStatus.COMPLETED, bo.id: EnrolmentStatus.ACTIVE}
+    completed = [s for s in await _staged(services) if s.template == "training_completed"]
+    assert [s.user_ids for s in completed] == [[spring.trainees[0].id]]
+
+
+async def _staged(services: Services) -> list[NotifySpec]:
+    async with services.db.session() as session:
+        rows = await session.scalars(
+            sa.select(OutboxMessage).where(col(OutboxMessage.topic) == "notify")
+        )
+        return [NotifySpec.from_payload(r.payload) for r in rows]
+
+
+async def test_the_weekly_digest_names_trainees_behind_and_why(
+    gql: GraphQLClient, make_org: Any, services: Services
+) -> None:
+    org = await make_org("Alpha")
+    trainer = org.members[Role.TRAINER]
+    # Half of the cohort's 60 days are gone: 5 of the 10 conversations are expected by now.
+    spring = await seed.cohort(
+        services, org, trainees=4, starts_on=(utcnow() - timedelta(days=30)).date(),
+        conversations=10,
+    )  # fmt: skip
+    ada, bo, cy, dee = spring.enrolments
+    await seed.set_status(services, cy, EnrolmentStatus.WITHDRAWN)
+    elsewhere = await seed.cohort(
+        services, org, trainer=org.members[Role.SENIOR_ORGANISER], name="Autumn", trainees=2
+    )
+    campaign = await campaigns.campaign(services, org, *spring.trainees)
+    for trainee in (spring.trainees[0], spring.trainees[3]):
+        for _ in range(5):
+            await campaigns.conversation(services, org, campaign, trainee, None)
+    token = org.token(Role.TRAINER)
+    for days, marks in ((3, ["PRESENT", "PRESENT", "ABSENT", "PRESENT"]),
+                        (2, ["ABSENT", "PRESENT", "ABSENT", "PRESENT"])):  # fmt: skip
+        held = await seed.training_session(services, spring, utcnow() - timedelta(days=days))
+        payload = await _record(gql, token, held.id, list(zip((ada.id, bo.id, cy.id, dee.id),
+                                                             marks, strict=True)))  # fmt: skip
+        assert payload["userErrors"] == []
+    autumn_held = await seed.training_session(services, elsewhere, utcnow() - timedelta(days=1))
+    autumn_marks = [(elsewhere.enrolments[0].id, "PRESENT"), (elsewhere.enrolments[1].id, "ABSENT")]
+    await _record(gql, org.token(Role.ADMIN), autumn_held.id, autumn_marks)
+
+    section = REGISTRY.digest_sections["training.trainees_behind"]
+    monday, tuesday = date(2026, 12, 7), date(2026, 12, 8)
+    async with services.db.session() as session:
+        lines = await section.lines(session, trainer, monday)
+        assert await section.lines(session, trainer, tuesday) == []
+        assert await section.lines(session, org.members[Role.ORGANISER], monday) == []
+        autumn = await section.lines(session, org.members[Role.SENIOR_ORGANISER], monday)
+    assert lines == [
+        "Trainees behind in your cohorts:",
+        "- Organiser of Alpha (Spring cohort): attendance: 1 of 2 sessions",
+        "- Trainee 000 (Spring cohort): conversations: 0 of 5 by now",
+    ]
+    assert autumn == [
+        "Trainees behind in your cohorts:",
+        "- Trainee 000 (Autumn): attendance: 0 of 1 sessions",
+    ]

@@ -140,6 +140,6 @@ async def record_attendance(
                 {**details, "from": before.value, "status": status.value},
             )
     await session.flush()
-    await complete_if_done(session, list(batch))
+    await complete_if_done(session, list(batch), actor)
     await session.commit()
     return training
