@@ -1,5 +1,15 @@
 """What the training domain adds to the schema root (schema.root)."""
 
-from schema.part import SchemaPart
+from strawberry.tools import merge_types
 
-PART = SchemaPart()
+from schema.part import SchemaPart
+from schema.training.cohorts import CohortMutations, CohortQueries
+from schema.training.enrolments import EnrolmentMutations
+from schema.training.programmes import ProgrammeMutations, ProgrammeQueries
+
+PART = SchemaPart(
+    query=merge_types("TrainingQuery", (ProgrammeQueries, CohortQueries)),
+    mutation=merge_types(
+        "TrainingMutation", (ProgrammeMutations, CohortMutations, EnrolmentMutations)
+    ),
+)
