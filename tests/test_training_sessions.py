@@ -155,11 +155,12 @@ async def test_schedule_checks_what_it_is_sent_and_who_sends_it(
         gql, org, spring.cohort.id, starts, endsAt=_at(starts - timedelta(minutes=1))
     )
     assert _codes(earlier) == [("input.endsAt", "INVALID")]
-    # The trainer of Spring does not train Autumn, a trainee trains nothing, and another
-    # organisation's admin does not see the cohort at all.
-    for role, cohort in ((Role.TRAINER, autumn), (Role.ORGANISER, spring)):
-        refused = await _schedule(gql, org, cohort.cohort.id, starts, role)
-        assert _codes(refused) == [("input.cohortId", "NOT_FOUND")], role
+    # The trainer of Spring does not see Autumn, a trainee of Spring sees it but trains
+    # nothing, and another organisation's admin does not see the cohort at all.
+    not_trained = await _schedule(gql, org, autumn.cohort.id, starts, Role.TRAINER)
+    assert _codes(not_trained) == [("input.cohortId", "NOT_FOUND")]
+    trainee = await _schedule(gql, org, spring.cohort.id, starts, Role.ORGANISER)
+    assert _codes(trainee) == [("input.cohortId", "FORBIDDEN")]
     foreign = await _schedule(gql, org, spring.cohort.id, starts, token=other.token())
     assert _codes(foreign) == [("input.cohortId", "NOT_FOUND")]
     malformed = await gql.op(
@@ -403,9 +404,10 @@ async def test_only_the_cohorts_trainers_and_admins_take_the_register(
     )
     assert _codes(foreign_mark) == [("input.marks.0.enrolmentId", "NOT_FOUND")]
 
-    for role in (Role.SENIOR_ORGANISER, Role.ORGANISER):  # not Spring's trainers
+    # A trainer of another cohort does not see this one; Ada, its trainee, may not mark.
+    for role, code in ((Role.SENIOR_ORGANISER, "NOT_FOUND"), (Role.ORGANISER, "FORBIDDEN")):
         payload = await _record(gql, org.token(role), held.id, [(ada, "PRESENT")])
-        assert _codes(payload) == [("input.trainingSessionId", "NOT_FOUND")], role
+        assert _codes(payload) == [("input.trainingSessionId", code)], role
     for role in Role:
         payload = await _record(gql, other.token(role), held.id, [(ada, "PRESENT")])
         assert _codes(payload) == [("input.trainingSessionId", "NOT_FOUND")], role

@@ -4,8 +4,21 @@ from strawberry.tools import merge_types
 
 from schema.part import SchemaPart
 from schema.training.attendance import AttendanceMutations
+from schema.training.cohorts import CohortMutations, CohortQueries
+from schema.training.enrolments import EnrolmentMutations
+from schema.training.programmes import ProgrammeMutations, ProgrammeQueries
 from schema.training.sessions import TrainingSessionMutations
 
 PART = SchemaPart(
-    mutation=merge_types("TrainingMutation", (TrainingSessionMutations, AttendanceMutations)),
+    query=merge_types("TrainingQuery", (ProgrammeQueries, CohortQueries)),
+    mutation=merge_types(
+        "TrainingMutation",
+        (
+            ProgrammeMutations,
+            CohortMutations,
+            EnrolmentMutations,
+            TrainingSessionMutations,
+            AttendanceMutations,
+        ),
+    ),
 )

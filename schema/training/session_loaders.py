@@ -11,6 +11,7 @@ from sqlmodel import col
 from strawberry.dataloader import DataLoader
 
 from schema.campaigns.loaders import grouped
+from server.training.columns import ENROLMENT_COLUMNS
 from server.training.models import AttendanceMark, CohortTrainer, Enrolment
 
 if TYPE_CHECKING:
@@ -20,12 +21,12 @@ Row = sa.Row[Any]
 
 _IDS: sa.BindParameter[Any] = sa.bindparam("ids", expanding=True)
 
+# The mark, and its enrolment's columns (so Attendance.enrolment needs no other load).
 _ATTENDANCE_COLUMNS: tuple[Any, ...] = (
     col(AttendanceMark.session_id).label("group_id"),
-    col(AttendanceMark.enrolment_id),
-    col(AttendanceMark.status),
+    col(AttendanceMark.status).label("mark"),
     col(AttendanceMark.recorded_at),
-    col(Enrolment.trainee_id),
+    *ENROLMENT_COLUMNS,
 )
 _ATTENDANCE = (
     sa.select(*_ATTENDANCE_COLUMNS)

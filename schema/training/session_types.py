@@ -5,22 +5,25 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
 from schema.context import Info
-from schema.training.enrolment_stub import EnrolmentType
 from schema.training.enums import AttendanceStatus
 from schema.training.session_loaders import TrainingSessionLoaders
 from server.core.enums import Role
+
+if TYPE_CHECKING:
+    from schema.training.types import EnrolmentType
 
 
 @strawberry.type(name="Attendance")
 class AttendanceType:
     """An enrolment's latest mark at one session."""
 
-    enrolment: EnrolmentType
+    # Lazy: schema/training/types.py's Cohort type imports this module.
+    enrolment: Annotated[EnrolmentType, strawberry.lazy("schema.training.types")]
     status: AttendanceStatus
     recorded_at: datetime
 
@@ -58,6 +61,8 @@ class TrainingSessionType:
         "admins see every mark, a trainee their own."
     )
     async def attendance(self, info: Info) -> list[AttendanceType]:
+        from schema.training.types import EnrolmentType
+
         ctx = info.context
         actor = ctx.require_actor()
         loaders = ctx.loaders(TrainingSessionLoaders)
@@ -65,15 +70,6 @@ class TrainingSessionType:
         if actor.role is not Role.ADMIN and not await loaders.trains.load(self._cohort_id):
             rows = [r for r in rows if r.trainee_id == actor.user_id]
         return [
-            AttendanceType(
-                enrolment=EnrolmentType.of(_Ref(r.enrolment_id)),
-                status=r.status,
-                recorded_at=r.recorded_at,
-            )
+            AttendanceType(enrolment=EnrolmentType.of(r), status=r.mark, recorded_at=r.recorded_at)
             for r in rows
         ]
-
-
-class _Ref:
-    def __init__(self, id: uuid.UUID) -> None:
-        self.id = id

@@ -59,7 +59,6 @@ async def _complete(session: AsyncSession, progress: Progress, actor: Actor | No
         )
         .values(status=EnrolmentStatus.COMPLETED, status_at=now, updated_at=now)
         .returning(col(Enrolment.organisation_id))
-        .execution_options(synchronize_session="fetch")
     )
     organisation_id = result.scalar_one_or_none()
     if organisation_id is None:

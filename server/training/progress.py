@@ -246,9 +246,14 @@ async def progress_of(
 
 
 async def progress_in_cohorts(
-    session: AsyncSession, cohort_ids: Sequence[uuid.UUID], now: datetime | None = None
+    session: AsyncSession,
+    cohort_ids: Sequence[uuid.UUID],
+    now: datetime | None = None,
+    *,
+    where: Sequence[sa.ColumnElement[bool]] = (),
 ) -> list[Progress]:
-    """Progress of every enrolment of these cohorts, in one statement."""
+    """Progress of every enrolment of these cohorts (and ``where``: the reader's view of
+    them), in one statement."""
     if not cohort_ids:
         return []
-    return await _run(session, _BY_COHORTS, {"cohort_ids": list(cohort_ids)}, now)
+    return await _run(session, sa.and_(_BY_COHORTS, *where), {"cohort_ids": list(cohort_ids)}, now)

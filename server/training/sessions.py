@@ -21,8 +21,8 @@ from server.core.errors import Problem, UserError, UserErrorCode, not_found
 from server.core.models import utcnow
 from server.core.pagination import Page, PageRequest, paginate
 from server.security.access import Actor
+from server.training.access import cohort_to_change
 from server.training.models import TrainingSession
-from server.training.session_access import require_cohort_trainer
 from server.training.session_reminders import (
     cancel_session_reminders,
     schedule_session_reminders,
@@ -106,7 +106,7 @@ def _checked(new: NewSession) -> dict[str, Any]:
 
 
 async def schedule_session(session: AsyncSession, actor: Actor, new: NewSession) -> TrainingSession:
-    cohort = await require_cohort_trainer(session, actor, new.cohort_id, "input.cohortId")
+    cohort = await cohort_to_change(session, actor, new.cohort_id, "input.cohortId")
     training = TrainingSession(
         organisation_id=actor.organisation_id,
         cohort_id=cohort.id,
@@ -130,8 +130,9 @@ async def schedule_session(session: AsyncSession, actor: Actor, new: NewSession)
 async def session_for_change(
     session: AsyncSession, actor: Actor, session_id: uuid.UUID, field: str = "id"
 ) -> TrainingSession:
-    """The session, locked, if the actor trains its cohort (or is an admin); another
-    organisation's, or a cohort the actor does not see, is NOT_FOUND."""
+    """The session, locked, if the actor trains its cohort (or is an admin). Another
+    organisation's, or one of a cohort the actor does not see, is NOT_FOUND; one of the
+    cohort a trainee is enrolled in is FORBIDDEN to them."""
     training = (
         await session.scalars(
             sa.select(TrainingSession)
@@ -145,7 +146,12 @@ async def session_for_change(
     ).one_or_none()
     if training is None:
         raise not_found("training session", field)
-    await require_cohort_trainer(session, actor, training.cohort_id, field, what="training session")
+    try:
+        await cohort_to_change(session, actor, training.cohort_id, field)
+    except UserError as error:
+        if error.problems[0].code is UserErrorCode.NOT_FOUND:
+            raise not_found("training session", field) from None
+        raise
     if training.cancelled_at is not None:
         raise UserError.of(UserErrorCode.CLOSED, "This session was cancelled.", field)
     return training
