@@ -28,7 +28,7 @@ from server.training.progress import progress_of
 from server.training.session_reminders import SESSION_REMINDER_DAY, SESSION_REMINDER_HOUR
 from tests import seed_followups as campaigns
 from tests import seed_sessions as seed
-from tests.conftest import GraphQLClient, Org
+from tests.conftest import GraphQLClient, Org, QueryCounter
 from workers.runtime import Runtime
 
 DAY, HOUR = SESSION_REMINDER_DAY.name, SESSION_REMINDER_HOUR.name
@@ -513,3 +513,75 @@ async def test_the_weekly_digest_names_trainees_behind_and_why(
         "Trainees behind in your cohorts:",
         "- Trainee 000 (Autumn): attendance: 0 of 1 sessions",
     ]
+
+
+REGISTER = """
+query Register($cohortId: ID!) {
+  cohort(id: $cohortId) {
+    trainingSessions(first: 100) {
+      totalCount
+      edges { node { id cancelledAt attendance { enrolment { id trainee { id } } status } } }
+    }
+  }
+}
+"""
+
+
+async def test_cohort_progress_shows_the_sessions_and_the_register_to_whom_it_may(
+    gql: GraphQLClient, make_org: Any, services: Services, count_queries: QueryCounter
+) -> None:
+    org = await make_org("Alpha")
+    spring = await seed.cohort(services, org, trainees=3, competencies=1)
+    ada, bo, cy = spring.enrolments
+    held = [
+        await seed.training_session(services, spring, utcnow() - timedelta(days=d))
+        for d in (4, 3, 2)
+    ]
+    coming = await seed.training_session(services, spring, utcnow() + timedelta(days=2))
+    token = org.token(Role.TRAINER)
+    for training in held:
+        await _record(gql, token, training.id, [(ada.id, "PRESENT"), (bo.id, "ABSENT"),
+                                                (cy.id, "PRESENT")])  # fmt: skip
+    await gql.op("CancelTrainingSession", {"id": str(held[2].id)}, token=token)
+
+    data = await gql.op("CohortProgress", {"cohortId": str(spring.cohort.id)}, token=token)
+    sessions = [e["node"] for e in data["cohort"]["trainingSessions"]["edges"]]
+    assert [s["id"] for s in sessions] == [str(t.id) for t in (*held, coming)]
+    assert [bool(s["cancelledAt"]) for s in sessions] == [False, False, True, False]
+    progress = {
+        e["node"]["id"]: (e["node"]["progress"]["sessionsHeld"],
+                          e["node"]["progress"]["sessionsAttended"])
+        for e in data["cohort"]["enrolments"]["edges"]
+    }  # fmt: skip
+    # The cancelled session counts for nobody, the coming one is not held yet.
+    assert progress == {str(ada.id): (2, 2), str(bo.id): (2, 0), str(cy.id): (2, 2)}
+
+    # The trainer sees the whole register, Ada (a trainee) her own marks only; and the
+    # register of every session costs what it costs for one.
+    count_queries.statements.clear()
+    register = await gql(REGISTER, {"cohortId": str(spring.cohort.id)}, token=token)
+    marks = [
+        (a["enrolment"]["id"], a["status"])
+        for e in register["cohort"]["trainingSessions"]["edges"]
+        for a in e["node"]["attendance"]
+    ]
+    assert sorted(marks) == sorted(
+        [(str(e.id), s) for e, s in ((ada, "PRESENT"), (bo, "ABSENT"), (cy, "PRESENT"))] * 3
+    )
+    trainer_statements = count_queries.count
+    theirs = await gql(REGISTER, {"cohortId": str(spring.cohort.id)},
+                       token=org.token(Role.ORGANISER))  # fmt: skip
+    own = {
+        (a["enrolment"]["trainee"]["id"], a["status"])
+        for e in theirs["cohort"]["trainingSessions"]["edges"]
+        for a in e["node"]["attendance"]
+    }
+    assert own == {(str(org.members[Role.ORGANISER].id), "PRESENT")}
+
+    one = await seed.cohort(services, org, trainees=1, name="Solo")
+    only = await seed.training_session(services, one, utcnow() - timedelta(days=1))
+    await _record(gql, token, only.id, [(one.enrolments[0].id, "PRESENT")])
+    await gql(REGISTER, {"cohortId": str(one.cohort.id)}, token=token)
+    count_queries.statements.clear()
+    await gql(REGISTER, {"cohortId": str(one.cohort.id)}, token=token)
+    assert count_queries.count == trainer_statements, "\n".join(count_queries.statements)
