@@ -12,18 +12,22 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import col
 
+from server.accounts.models import User
 from server.audit.models import AuditEntry
+from server.cli.demo import seed_demo
 from server.core.enums import Role
 from server.core.models import utcnow
 from server.core.queue import create_queue
 from server.core.services import Services
+from server.core.settings import Settings
 from server.domains import REGISTRY
 from server.notifications.models import Notification, NotificationKind, Reminder, ReminderStatus
 from server.notifications.reminders import fire
 from server.notifications.spec import NotifySpec
 from server.outbox.models import OutboxMessage
+from server.security.tokens import AccessClaims
 from server.training.enums import AttendanceStatus, EnrolmentStatus
-from server.training.models import AttendanceMark, Enrolment, TrainingSession
+from server.training.models import AttendanceMark, Cohort, Enrolment, TrainingSession
 from server.training.progress import progress_of
 from server.training.session_reminders import SESSION_REMINDER_DAY, SESSION_REMINDER_HOUR
 from tests import seed_followups as campaigns
@@ -585,3 +589,50 @@ async def test_cohort_progress_shows_the_sessions_and_the_register_to_whom_it_ma
     count_queries.statements.clear()
     await gql(REGISTER, {"cohortId": str(one.cohort.id)}, token=token)
     assert count_queries.count == trainer_statements, "\n".join(count_queries.statements)
+
+
+async def test_the_demo_seeds_a_cohort_with_real_progress_once(
+    gql: GraphQLClient, services: Services, settings: Settings
+) -> None:
+    assert await seed_demo(settings) is True
+    assert await seed_demo(settings) is False  # idempotent: nothing twice
+    async with services.db.session() as session:
+        [cohort_id] = (await session.scalars(sa.select(col(Cohort.id)))).all()
+        trainer = await session.scalar(
+            sa.select(User).where(col(User.email) == "trainer@demo.doorstep.local")
+        )
+        organiser = await session.scalar(
+            sa.select(User).where(col(User.email) == "organiser@demo.doorstep.local")
+        )
+        coming = (
+            await session.scalars(
+                sa.select(col(Reminder.fire_at)).where(
+                    col(Reminder.status) == ReminderStatus.PENDING,
+                    col(Reminder.kind).in_([DAY, HOUR]),
+                )
+            )
+        ).all()
+    assert trainer is not None and organiser is not None
+    token = services.access_tokens.issue(
+        AccessClaims(trainer.id, trainer.organisation_id, Role.TRAINER, uuid.uuid4())
+    )[0]
+    data = await gql.op("CohortProgress", {"cohortId": str(cohort_id)}, token=token)
+    cohort = data["cohort"]
+    sessions = [e["node"] for e in cohort["trainingSessions"]["edges"]]
+    now = _at(utcnow())
+    assert len(sessions) == 9 and sum(1 for s in sessions if s["cancelledAt"]) == 1
+    assert sum(1 for s in sessions if s["startsAt"] > now) == 3
+    assert len(coming) == 6 and all(c > utcnow() for c in coming)  # two per coming session
+    enrolments = {e["node"]["trainee"]["id"]: e["node"] for e in cohort["enrolments"]["edges"]}
+    assert cohort["enrolments"]["totalCount"] == 8
+    mine = enrolments[str(organiser.id)]
+    assert mine["status"] == "ACTIVE"
+    assert mine["progress"]["sessionsHeld"] == 5
+    assert 4 <= mine["progress"]["sessionsAttended"] <= 5
+    assert mine["progress"]["competenciesSigned"] == 4
+    assert mine["progress"]["competenciesTotal"] == 6
+    assert mine["progress"]["targetConversations"] == 20
+    statuses = sorted(e["status"] for e in enrolments.values())
+    assert statuses == ["ACTIVE"] * 7 + ["WITHDRAWN"]
+    attended = {e["progress"]["sessionsAttended"] for e in enrolments.values()}
+    assert len(attended) > 1  # not everybody alike
