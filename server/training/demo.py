@@ -14,6 +14,7 @@ from __future__ import annotations
 import random
 import uuid
 from datetime import datetime, time, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -103,7 +104,7 @@ async def seed_demo_training(session: AsyncSession, organisation_id: uuid.UUID) 
     assert trainer is not None, "the demo people come first"
     now = utcnow()
     starts = now - timedelta(weeks=WEEKS_DONE, days=1)
-    org = {"organisation_id": organisation_id}
+    org: dict[str, Any] = {"organisation_id": organisation_id}
     programme = Programme(
         **org,
         name=DEMO_PROGRAMME,
