@@ -108,10 +108,10 @@ async def cohort(
     await _insert(session, AttendanceMark, [{**org, "session_id": s["id"], "enrolment_id": e,
         "status": AttendanceStatus.PRESENT if rng.random() < 0.8 else rng.choice(statuses)}
         for s in sessions[:held] for e in enrolments])  # fmt: skip
+    competencies = framework.competency_ids
     await _insert(session, SignOff, [{**org, "enrolment_id": e, "competency_id": c,
         "signed_by_id": trainer_id}
-        for e in enrolments
-        for c in framework.competency_ids[: rng.randrange(len(framework.competency_ids))]])  # fmt: skip
+        for e in enrolments for c in competencies[: rng.randrange(len(competencies))]])  # fmt: skip
     await _insert(session, Conversation, [{**org, "campaign_id": framework.campaign_id,
         "organiser_id": u, "content_hash": "0" * 64, "question_set_version": 1,
         "occurred_at": starts + timedelta(hours=rng.randrange(24 * 59))}
