@@ -36,6 +36,7 @@ from pathlib import Path
 
 import httpx
 import sqlalchemy as sa
+from sqlmodel import col
 
 from bench import training_rows as rows
 from bench.notifications import BenchError, bench_database, bench_redis, bench_settings
@@ -114,9 +115,9 @@ async def measure_all(
         first_page = list(
             (
                 await session.scalars(
-                    sa.select(Enrolment.id)
-                    .where(Enrolment.cohort_id == world.cohort_id)
-                    .order_by(Enrolment.created_at, Enrolment.id)
+                    sa.select(col(Enrolment.id))
+                    .where(col(Enrolment.cohort_id) == world.cohort_id)
+                    .order_by(col(Enrolment.created_at), col(Enrolment.id))
                     .limit(100)
                 )
             ).all()
@@ -124,7 +125,7 @@ async def measure_all(
         cohort_ids = list(
             (
                 await session.scalars(
-                    sa.select(Cohort.id).where(Cohort.programme_id == world.programme_id)
+                    sa.select(col(Cohort.id)).where(col(Cohort.programme_id) == world.programme_id)
                 )
             ).all()
         )
