@@ -147,6 +147,9 @@ def _statement(dialect: str) -> sa.Select[Any]:
         .join(TrainingSession, col(TrainingSession.id) == col(AttendanceMark.session_id))
         .where(
             col(AttendanceMark.enrolment_id) == col(Enrolment.id),
+            # Redundant (a mark's session is of its enrolment's cohort), but it lets the
+            # planner reach the sessions by their cohort index instead of scanning them.
+            col(TrainingSession.cohort_id) == col(Enrolment.cohort_id),
             col(AttendanceMark.status) == AttendanceStatus.PRESENT,
             *_held(),
         )
