@@ -227,6 +227,8 @@ LIST_CAPS = {
     "ConversationInput.answers": 50,
     "ConversationInput.themes": 20,
     "AnswerInput.choices": 20,
+    "CreateProgrammeInput.competencies": 100,
+    "CreateCohortInput.trainerIds": 20,
 }
 
 
