@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -17,7 +18,15 @@ from server.core.enums import Role
 from server.core.models import utcnow
 from server.core.services import Services
 from server.training.enums import AttendanceStatus
-from server.training.models import AttendanceMark, Enrolment, TrainingSession
+from server.training.models import (
+    AttendanceMark,
+    Cohort,
+    CohortTrainer,
+    Competency,
+    Enrolment,
+    Programme,
+    TrainingSession,
+)
 from tests.conftest import GraphQLClient, Org
 
 
@@ -224,3 +233,58 @@ async def progress(
     if cohort is not None:
         cohort["by_id"] = {e["node"]["id"]: e["node"] for e in cohort["enrolments"]["edges"]}
     return cohort
+
+
+@dataclass(frozen=True)
+class Training:
+    programme_id: uuid.UUID
+    competency_id: uuid.UUID
+    cohort_id: uuid.UUID
+    enrolment_id: uuid.UUID
+
+
+async def add_training(services: Services, org: Org, prefix: str) -> Training:
+    """Straight into the database (no audit entry): a programme with one competency, a
+    cohort trained by the org's trainer, and its organiser enrolled."""
+    organisation_id = org.organisation.id
+    async with services.db.session() as session:
+        programme = Programme(
+            organisation_id=organisation_id,
+            name=f"{prefix} Programme",
+            target_trainees=10,
+            target_date=today() + timedelta(days=100),
+            target_conversations_per_trainee=3,
+        )
+        session.add(programme)
+        await session.flush()
+        competency = Competency(
+            organisation_id=organisation_id,
+            programme_id=programme.id,
+            position=0,
+            code=f"{prefix}-C",
+            title=f"{prefix} Competency",
+        )
+        cohort = Cohort(
+            organisation_id=organisation_id,
+            programme_id=programme.id,
+            name=f"{prefix} Cohort",
+            starts_on=today() - timedelta(days=5),
+            ends_on=today() + timedelta(days=5),
+        )
+        session.add_all([competency, cohort])
+        await session.flush()
+        session.add(
+            CohortTrainer(
+                cohort_id=cohort.id,
+                user_id=org.members[Role.TRAINER].id,
+                organisation_id=organisation_id,
+            )
+        )
+        enrolment = Enrolment(
+            organisation_id=organisation_id,
+            cohort_id=cohort.id,
+            trainee_id=org.members[Role.ORGANISER].id,
+        )
+        session.add(enrolment)
+        await session.commit()
+    return Training(programme.id, competency.id, cohort.id, enrolment.id)
