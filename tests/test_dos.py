@@ -228,6 +228,8 @@ LIST_CAPS = {
     "ConversationInput.themes": 20,
     "AnswerInput.choices": 20,
     "RecordAttendanceInput.marks": 200,
+    "CreateProgrammeInput.competencies": 100,
+    "CreateCohortInput.trainerIds": 20,
 }
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import date
 from typing import Any
 
@@ -16,7 +15,7 @@ from schema.ids import parse_id, parse_ids
 from schema.mutation import attempt
 from schema.pagination import Connection, page_request
 from schema.permissions import IsAuthenticated
-from schema.training.loaders import TrainingLoaders
+from schema.training.loaders import TrainingLoaders, visible_row
 from schema.training.types import CohortType, cohort_connection
 from server.core.pagination import Page
 from server.training import cohorts
@@ -59,16 +58,9 @@ class CohortQueries:
     )
     async def cohort(self, info: Info, id: strawberry.ID) -> CohortType | None:
         ctx = info.context
-        try:
-            cohort_id = uuid.UUID(str(id))
-        except ValueError:
-            return None
-        async with ctx.db() as session:
-            row = await cohorts.get_cohort(session, ctx.require_actor(), cohort_id)
-        if row is None:
-            return None
-        ctx.loaders(TrainingLoaders).cohort.prime(row.id, row)
-        return CohortType.of(row)
+        loader = ctx.loaders(TrainingLoaders).cohort
+        row = await visible_row(ctx, id, cohorts.get_cohort, loader)
+        return CohortType.of(row) if row is not None else None
 
     @strawberry.field(
         permission_classes=[IsAuthenticated],

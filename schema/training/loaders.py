@@ -4,9 +4,11 @@ from statements built once, scoped to the caller's organisation (docs/decisions/
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 from strawberry.dataloader import DataLoader
 
@@ -14,6 +16,7 @@ from schema.campaigns.loaders import grouped
 from schema.loaders import by_ids, rows_by_id
 from server.accounts.members import USER_COLUMNS
 from server.accounts.models import User
+from server.security.access import Actor
 from server.training import access
 from server.training.columns import COHORT_COLUMNS, COMPETENCY_COLUMNS, PROGRAMME_COLUMNS
 from server.training.models import Cohort as CohortTable
@@ -77,3 +80,22 @@ class TrainingLoaders:
         async with self._ctx.db() as session:
             found = await programme_progress(session, ids)
         return [found.get(i) for i in ids]
+
+
+Fetch = Callable[[AsyncSession, Actor, uuid.UUID], Awaitable[Row | None]]
+
+
+async def visible_row(
+    ctx: Context, raw_id: str, fetch: Fetch, loader: DataLoader[uuid.UUID, Row | None]
+) -> Row | None:
+    """The row ``fetch`` finds for the caller (None for a malformed id or one they cannot
+    see), primed into ``loader`` for the fields that reach it again."""
+    try:
+        found = uuid.UUID(str(raw_id))
+    except ValueError:
+        return None
+    async with ctx.db() as session:
+        row = await fetch(session, ctx.require_actor(), found)
+    if row is not None:
+        loader.prime(row.id, row)
+    return row

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import date
 
 import sqlalchemy as sa
@@ -14,7 +13,7 @@ from schema.errors import UserError
 from schema.mutation import attempt
 from schema.pagination import Connection, connection, page_request
 from schema.permissions import IsAuthenticated
-from schema.training.loaders import TrainingLoaders
+from schema.training.loaders import TrainingLoaders, visible_row
 from schema.training.types import ProgrammeType
 from server.core.pagination import Page
 from server.training import programmes
@@ -56,16 +55,9 @@ class ProgrammeQueries:
     )
     async def programme(self, info: Info, id: strawberry.ID) -> ProgrammeType | None:
         ctx = info.context
-        try:
-            programme_id = uuid.UUID(str(id))
-        except ValueError:
-            return None
-        async with ctx.db() as session:
-            row = await programmes.get_programme(session, ctx.require_actor(), programme_id)
-        if row is None:
-            return None
-        ctx.loaders(TrainingLoaders).programme.prime(row.id, row)
-        return ProgrammeType.of(row)
+        loader = ctx.loaders(TrainingLoaders).programme
+        row = await visible_row(ctx, id, programmes.get_programme, loader)
+        return ProgrammeType.of(row) if row is not None else None
 
     @strawberry.field(
         permission_classes=[IsAuthenticated],

@@ -10,7 +10,6 @@ never FORBIDDEN), so existence is not revealed.
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -84,6 +83,16 @@ async def _trains(session: AsyncSession, actor: Actor, cohort_id: uuid.UUID) -> 
     return found is not None
 
 
+async def _require_trains(
+    session: AsyncSession, actor: Actor, cohort_id: uuid.UUID, field: str | None
+) -> None:
+    """FORBIDDEN for someone who sees the cohort (their own enrolment) but does not train it."""
+    if not await _trains(session, actor, cohort_id):
+        raise UserError.of(
+            UserErrorCode.FORBIDDEN, "Only the cohort's trainers may do this.", field
+        )
+
+
 async def cohort_to_change(
     session: AsyncSession, actor: Actor, cohort_id: uuid.UUID, field: str | None = "cohortId"
 ) -> Cohort:
@@ -94,10 +103,7 @@ async def cohort_to_change(
     cohort = (await session.scalars(stmt)).one_or_none()
     if cohort is None:
         raise not_found("cohort", field)
-    if not await _trains(session, actor, cohort.id):
-        raise UserError.of(
-            UserErrorCode.FORBIDDEN, "Only the cohort's trainers may do this.", field
-        )
+    await _require_trains(session, actor, cohort.id, field)
     return cohort
 
 
@@ -116,17 +122,10 @@ async def enrolment_to_change(
     enrolment = (await session.scalars(stmt)).one_or_none()
     if enrolment is None:
         raise not_found("enrolment", field)
-    if not await _trains(session, actor, enrolment.cohort_id):
-        raise UserError.of(
-            UserErrorCode.FORBIDDEN, "Only the cohort's trainers may do this.", field
-        )
+    await _require_trains(session, actor, enrolment.cohort_id, field)
     return enrolment
 
 
 def require_admin(actor: Actor) -> None:
     if not is_admin(actor):
         raise AccessDenied("FORBIDDEN")
-
-
-def scope(stmt: sa.Select[Any], clauses: list[sa.ColumnElement[bool]]) -> sa.Select[Any]:
-    return stmt.where(*clauses)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.audit_cases.training import sessions
+from tests.audit_cases.training import programmes, sessions
 
-CASES: dict[str, Any] = {**sessions.CASES}
-MORE_CASES: dict[str, Any] = {**sessions.MORE_CASES}
+CASES: dict[str, Any] = {**programmes.CASES, **sessions.CASES}
+MORE_CASES: dict[str, Any] = {**programmes.MORE_CASES, **sessions.MORE_CASES}

@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.isolation_cases.training import sessions
+from tests.isolation_cases.training import programmes, sessions
 
-CASES: dict[str, Any] = {**sessions.CASES}
+CASES: dict[str, Any] = {**programmes.CASES, **sessions.CASES}
