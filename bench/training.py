@@ -39,8 +39,8 @@ import sqlalchemy as sa
 from sqlmodel import col
 
 from bench import training_rows as rows
-from bench.notifications import BenchError, bench_database, bench_redis, bench_settings
-from bench.sync import Api, Figures, timed
+from bench.notifications import BenchError
+from bench.sync import Api, Figures, in_process_app, timed
 from server.accounts.models import Organisation, User
 from server.core.enums import Role
 from server.core.models import utcnow
@@ -49,7 +49,6 @@ from server.security.access import Actor
 from server.security.tokens import AccessClaims
 from server.training import access, progress, stats
 from server.training.models import Cohort, Enrolment
-from server.web.app import create_app
 
 PROGRAMME_COHORT = rows.Shape(trainees=20, sessions=12)
 
@@ -178,19 +177,7 @@ async def measure_all(
 async def measure(options: Options, work_dir: Path) -> Figures:
     figures = Figures()
     async with AsyncExitStack() as stack:
-        print("creating the benchmark database ...", flush=True)
-        database_url = await stack.enter_async_context(bench_database())
-        redis_url = await stack.enter_async_context(bench_redis(work_dir))
-        settings = bench_settings(database_url, redis_url, work_dir / "var")
-        services = Services.create(settings)
-        stack.push_async_callback(services.close)
-        app = create_app(settings, services)
-        await stack.enter_async_context(app.router.lifespan_context(app))
-        http = await stack.enter_async_context(
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app), base_url="http://bench.test", timeout=120
-            )
-        )
+        services, http, _ = await in_process_app(stack, work_dir)
         print(f"seeding a cohort of {options.trainees} and {options.cohorts} cohorts ...",
               flush=True)  # fmt: skip
         world = await seed(services, options)
