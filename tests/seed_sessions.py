@@ -39,6 +39,7 @@ async def cohort(
     trainees: int = 2,
     trainer: User | None = None,
     name: str = "Spring cohort",
+    programme_name: str | None = None,
     starts_on: date | None = None,
     days: int = 60,
     competencies: int = 0,
@@ -51,7 +52,7 @@ async def cohort(
     async with services.db.session() as session:
         programme = Programme(
             organisation_id=org.organisation.id,
-            name=f"{name} programme",
+            name=programme_name or f"{name} programme",
             target_trainees=100,
             target_date=starts_on + timedelta(days=365),
             target_conversations_per_trainee=conversations,
