@@ -297,6 +297,13 @@ async def test_a_trainee_sees_only_their_own_enrolment_and_changes_nothing(
     assert seen["stats"]["traineeCount"] == 1
     payload = await _sign(gql, org, mine, programme["competencies"][0]["id"], role=Role.ORGANISER)
     assert _codes(payload) == [("input.enrolmentId", "FORBIDDEN")]
+    # Through their cohort they see the programme, not its figures.
+    body = await gql(
+        "query ($id: ID!) { cohort(id: $id) { programme { name progress { traineeCount } } } }",
+        {"id": cohort_id},
+        token=org.token(Role.ORGANISER),
+    )
+    assert body["cohort"]["programme"] == {"name": "Organising 101", "progress": None}
     # A member not enrolled does not see the cohort at all.
     assert await progress(gql, org, cohort_id, Role.SENIOR_ORGANISER) is None
 

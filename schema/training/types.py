@@ -24,6 +24,7 @@ from schema.training.session_types import TrainingSessionType
 from schema.training.sessions import cohort_sessions
 from server.core.pagination import Page
 from server.training import cohorts, enrolments, progress, stats
+from server.training.access import PROGRAMME_VIEWERS
 
 Row = sa.Row[Any]
 
@@ -156,11 +157,15 @@ class ProgrammeType:
         rows = await info.context.loaders(TrainingLoaders).competencies.load(self._id)
         return [CompetencyType.of(r) for r in rows]
 
-    @strawberry.field(description="Counts over every cohort, and the projection.")
-    async def progress(self, info: Info) -> ProgrammeProgressType:
-        found = await info.context.loaders(TrainingLoaders).programme_progress.load(self._id)
-        assert found is not None
-        return ProgrammeProgressType.of(found)
+    @strawberry.field(
+        description="Counts over every cohort, and the projection; null for trainees."
+    )
+    async def progress(self, info: Info) -> ProgrammeProgressType | None:
+        ctx = info.context
+        if not ctx.require_actor().has(*PROGRAMME_VIEWERS):
+            return None
+        found = await ctx.loaders(TrainingLoaders).programme_progress.load(self._id)
+        return ProgrammeProgressType.of(found) if found is not None else None
 
     @strawberry.field(description="The programme's cohorts the caller sees, by start.")
     async def cohorts(
