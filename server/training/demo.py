@@ -142,7 +142,7 @@ async def seed_demo_training(session: AsyncSession, organisation_id: uuid.UUID) 
 
     sessions = []
     for week, title in enumerate(SESSION_TITLES):
-        begins = _evening(starts + timedelta(weeks=week, days=2))
+        begins = _evening(starts + timedelta(weeks=week, days=3))
         sessions.append(
             TrainingSession(
                 **org,
