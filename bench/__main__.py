@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 
-from bench import limits, notifications, residents, revocation, sync
+from bench import limits, notifications, residents, revocation, sync, training
 from bench.http import cli as http
 
 BENCHES: dict[str, Callable[[Sequence[str]], int]] = {
@@ -14,6 +14,7 @@ BENCHES: dict[str, Callable[[Sequence[str]], int]] = {
     "limits": limits.main,
     "revocation": revocation.main,
     "sync": sync.main,
+    "training": training.main,
     "http": http.main,
 }
 

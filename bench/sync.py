@@ -438,26 +438,35 @@ async def explain(services: Services, world: World) -> None:
             print(f"\n-- {name}\n" + "\n".join(r[0] for r in plan), flush=True)
 
 
+async def in_process_app(
+    stack: AsyncExitStack, work_dir: Path
+) -> tuple[Services, httpx.AsyncClient, str]:
+    """A fresh migrated database, a Redis, the services and the ASGI app with its lifespan,
+    and an HTTP client talking to it in this process; closed with ``stack``."""
+    print("creating the benchmark database ...", flush=True)
+    database_url = await stack.enter_async_context(bench_database())
+    redis_url = await stack.enter_async_context(bench_redis(work_dir))
+    settings = bench_settings(database_url, redis_url, work_dir / "var")
+    services = Services.create(settings)
+    stack.push_async_callback(services.close)
+    app = create_app(settings, services)
+    await stack.enter_async_context(app.router.lifespan_context(app))
+    # As `doorstep serve` runs the app (its lifespan does this only for the services it
+    # owns): the start-up heap frozen out of the cyclic collector, a young generation
+    # of 2,000 allocations.
+    stack.enter_context(settled_gc())
+    http = await stack.enter_async_context(
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://bench.test", timeout=120
+        )
+    )
+    return services, http, database_url
+
+
 async def measure(options: Options, work_dir: Path) -> Figures:
     figures = Figures()
     async with AsyncExitStack() as stack:
-        print("creating the benchmark database ...", flush=True)
-        database_url = await stack.enter_async_context(bench_database())
-        redis_url = await stack.enter_async_context(bench_redis(work_dir))
-        settings = bench_settings(database_url, redis_url, work_dir / "var")
-        services = Services.create(settings)
-        stack.push_async_callback(services.close)
-        app = create_app(settings, services)
-        await stack.enter_async_context(app.router.lifespan_context(app))
-        # As `doorstep serve` runs the app (its lifespan does this only for the services it
-        # owns): the start-up heap frozen out of the cyclic collector, a young generation
-        # of 2,000 allocations.
-        stack.enter_context(settled_gc())
-        http = await stack.enter_async_context(
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app), base_url="http://bench.test", timeout=120
-            )
-        )
+        services, http, database_url = await in_process_app(stack, work_dir)
         dsn = make_url(database_url).set(drivername="postgresql").render_as_string(False)
         conn = await asyncpg.connect(dsn)
         stack.push_async_callback(conn.close)

@@ -9,6 +9,7 @@ from server.campaigns.manifest import DOMAIN as CAMPAIGNS
 from server.core.manifest import Domain, Registry
 from server.notifications.manifest import DOMAIN as NOTIFICATIONS
 from server.outbox.manifest import DOMAIN as OUTBOX
+from server.training.manifest import DOMAIN as TRAINING
 
-DOMAINS: tuple[Domain, ...] = (ACCOUNTS, AUDIT, NOTIFICATIONS, OUTBOX, CAMPAIGNS)
+DOMAINS: tuple[Domain, ...] = (ACCOUNTS, AUDIT, NOTIFICATIONS, OUTBOX, CAMPAIGNS, TRAINING)
 REGISTRY = Registry.gather(DOMAINS)

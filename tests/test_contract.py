@@ -38,19 +38,6 @@ SHARED_CONTRACT = Path(__file__).resolve().parent.parent.parent / "shared" / "co
 NOT_YET = {
     # organiser.graphql
     # trainer.graphql
-    "CreateProgramme",
-    "Programmes",
-    "ProgrammeProgress",
-    "CreateCohort",
-    "MyCohorts",
-    "EnrolTrainee",
-    "WithdrawTrainee",
-    "ScheduleTrainingSession",
-    "MoveTrainingSession",
-    "CancelTrainingSession",
-    "RecordAttendance",
-    "SignOffCompetency",
-    "CohortProgress",
     # resident.graphql
     "Invitation",
     "RespondToCampaign",
@@ -65,19 +52,9 @@ NOT_YET = {
 
 # Types of inputs.graphql that the schema does not have yet.
 NOT_YET_TYPES = {
-    "EnrolmentStatus",
-    "AttendanceStatus",
     "InvitationChannel",
     "CreateInvitationsInput",
     "CampaignUpdateInput",
-    "CompetencyInput",
-    "CreateProgrammeInput",
-    "CreateCohortInput",
-    "EnrolTraineeInput",
-    "ScheduleTrainingSessionInput",
-    "AttendanceMarkInput",
-    "RecordAttendanceInput",
-    "SignOffCompetencyInput",
     "ResponseContactInput",
     "ResponseConsentInput",
     "ResponseInput",

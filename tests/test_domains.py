@@ -5,13 +5,14 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlmodel import SQLModel
 
 import server
 from schema.root import PARTS
-from server.core.manifest import DECLARED, Domain, Job, Registry, ReminderKind, Topic
+from server.core.manifest import DECLARED, Domain, Job, Registry, ReminderKind, Signal, Topic
 from server.core.settings import Settings
 from server.domains import DOMAINS, REGISTRY
 from server.notifications.wake import DISPATCH
@@ -89,3 +90,27 @@ def test_a_domain_job_cannot_take_the_name_of_the_workers_own(tmp_path: Path) ->
     clash = Registry.gather((*DOMAINS, Domain(name="clash", jobs=(Job(handle_outbox),))))
     with pytest.raises(ValueError, match="worker's own"):
         build_worker(settings, registry=clash)
+
+
+async def test_a_signal_reaches_every_listening_domain_in_order() -> None:
+    """Registry.gather collects each domain's listeners by signal, in the domains' order."""
+    heard: list[tuple[str, object]] = []
+    signal: Signal[int] = Signal("test.signal")
+
+    def listener(name: str) -> Any:
+        async def listen(session: Any, payload: int) -> None:
+            heard.append((name, payload))
+
+        return listen
+
+    registry = Registry.gather(
+        [
+            Domain("a", listeners=((signal, listener("a")),)),
+            Domain("b"),
+            Domain("c", listeners=((signal, listener("c")),)),
+        ]
+    )
+    for listen in registry.listeners[signal.name]:
+        await listen(None, 7)
+    assert heard == [("a", 7), ("c", 7)]
+    assert "test.signal" not in REGISTRY.listeners

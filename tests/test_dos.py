@@ -227,6 +227,9 @@ LIST_CAPS = {
     "ConversationInput.answers": 50,
     "ConversationInput.themes": 20,
     "AnswerInput.choices": 20,
+    "RecordAttendanceInput.marks": 200,
+    "CreateProgrammeInput.competencies": 100,
+    "CreateCohortInput.trainerIds": 20,
 }
 
 

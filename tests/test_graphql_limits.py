@@ -238,6 +238,8 @@ CONNECTIONS = {
         "campaigns",
         "followUps",
         "residents",
+        "programmes",
+        "cohorts",
     )
 }
 # A campaign's changes come 200 to a page by default (the app's download), at most 500.

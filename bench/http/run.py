@@ -259,9 +259,11 @@ def available(chosen: list[Workload], seeded: Seeded) -> list[Workload]:
             if errors:
                 print(f"  {w.name}: not available in this schema, skipped ({errors[0].message})")
                 continue
-            if "$campaignId" in w.body["query"]:
-                variables = {"campaignId": str(seeded.campaign_id)}
-                w = dataclasses.replace(w, body={**w.body, "variables": variables})
+            for name, value in (("campaignId", seeded.campaign_id),
+                                ("cohortId", seeded.cohort_id)):  # fmt: skip
+                if f"${name}" in w.body["query"]:
+                    variables = {**w.body["variables"], name: str(value)}
+                    w = dataclasses.replace(w, body={**w.body, "variables": variables})
         out.append(w)
     return out
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from bench import training_rows
 from server.accounts.areas import NewArea, create_area
 from server.accounts.models import User, UserArea
 from server.accounts.organisations import create_organisation_with_admin
@@ -43,6 +45,8 @@ CAMPAIGN_ORGANISERS = 3  # the admin and two members
 QUESTIONS = 5
 CAMPAIGN_THEMES = 10
 CONVERSATIONS = 200
+COHORT = training_rows.Shape(trainees=50, sessions=12)
+COHORT_COMPETENCIES = 10
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,7 @@ class Seeded:
     password: str
     audit_entries: int
     campaign_id: uuid.UUID  # the one with CONVERSATIONS conversations
+    cohort_id: uuid.UUID  # COHORT_TRAINEES trainees (CohortProgress)
 
 
 async def seed(services: Services) -> Seeded:
@@ -114,10 +119,11 @@ async def seed(services: Services) -> Seeded:
         )
         await session.commit()
         campaign_id = await seed_campaigns(session, org_id, admin_id)
+        cohort_id = await seed_cohort(session, org_id, admin_id)
         await session.commit()
     # the organisation's creation, one entry per area, one per member
     audit = 1 + WARDS * (1 + ESTATES_PER_WARD) + MEMBERS - 1
-    return Seeded(org_id, admin_id, email, password, audit, campaign_id)
+    return Seeded(org_id, admin_id, email, password, audit, campaign_id, cohort_id)
 
 
 async def seed_campaigns(
@@ -175,3 +181,15 @@ async def seed_campaigns(
                                       theme_id=themes[i % CAMPAIGN_THEMES].id,
                                       campaign_id=target.id))  # fmt: skip
     return target.id
+
+
+async def seed_cohort(session: AsyncSession, org_id: uuid.UUID, admin_id: uuid.UUID) -> uuid.UUID:
+    """A cohort the admin trains (CohortProgress): COHORT's trainees, sessions with their
+    marks, sign-offs and conversations (bench/training_rows.py)."""
+    now = utcnow()
+    framework = await training_rows.programme(
+        session, org_id, "Benchmark programme", COHORT_COMPETENCIES, now
+    )
+    return await training_rows.cohort(
+        session, framework, admin_id, "Benchmark cohort", COHORT, now, random.Random(12)
+    )

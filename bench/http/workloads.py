@@ -86,6 +86,11 @@ WORKLOADS: list[Workload] = [
         _graphql("ConversationChanges"),
         True,
     ),
+    # A cohort of 50 trainees with 12 sessions and 10 competencies (seed.py); its id is
+    # filled in after seeding. One "onTrack" per trainee.
+    Workload(
+        "CohortProgress", DOORSTEP, "/graphql", "onTrack", 50, _graphql("CohortProgress"), True
+    ),
 ]
 ANCHORS = ("starlette", "strawberry-1", "strawberry-100")
 BY_NAME = {w.name: w for w in WORKLOADS}

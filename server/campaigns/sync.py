@@ -22,7 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit.service import audit
 from server.campaigns import sync_items, sync_plan, sync_write, watermark
+from server.campaigns.enums import SyncStatus
 from server.campaigns.models import Conversation
+from server.campaigns.signals import CONVERSATIONS_LOGGED
 from server.campaigns.sync_types import (
     MAX_ITEMS,
     ConversationData,
@@ -65,6 +67,8 @@ async def sync_conversations(
         for result in results:
             counts[result.status.value] = counts.get(result.status.value, 0) + 1
         audit(session, actor, "conversations.sync", (Conversation, None), counts)
+        if counts.get(SyncStatus.CREATED.value):
+            await CONVERSATIONS_LOGGED.fire(session, [actor.user_id])
         await session.commit()
     server_time = await watermark.safe_since(services.redis, prefix, actor.organisation_id)
     return SyncResult(server_time=server_time, results=results)

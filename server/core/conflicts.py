@@ -40,6 +40,14 @@ CONFLICTS: dict[str, Conflict] = {
     "uq_notification_preferences_user_id": Conflict(
         None, "Your preferences were saved elsewhere at the same moment. Reload and try again."
     ),
+    "uq_enrolments_cohort_id_trainee_id": Conflict(
+        "input.userId",
+        "Someone else enrolled this person at the same moment. Reload and try again.",
+    ),
+    "uq_sign_offs_enrolment_id_competency_id": Conflict(
+        "input.competencyId",
+        "Someone else signed this off at the same moment. Reload and try again.",
+    ),
     "uq_organisations_name": Conflict(
         "organisation", "Someone else created an organisation with this name at the same moment."
     ),

@@ -69,6 +69,12 @@ def create_engine(
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
     kwargs.setdefault("pool_recycle", RECYCLE_SECONDS)
+    if parsed.get_driver_name() == "asyncpg":
+        # PostgreSQL's JIT compiles any statement it estimates as costly; for the API's
+        # statements (many correlated counts, each a few ms) compiling took longer than
+        # running: 47 of ProgrammeProgress's 97 ms (bench/README.md, training).
+        connect_args = kwargs.setdefault("connect_args", {})
+        connect_args.setdefault("server_settings", {}).setdefault("jit", "off")
     engine = create_async_engine(url, **kwargs)
     _ping_after_idle(engine, idle_ping_seconds)
     return engine

@@ -3,7 +3,10 @@
 ``server.domains`` lists the domains and gathers their manifests into one ``Registry``:
 the worker registers its jobs and outbox handlers from it, the schema root merges the
 domains' GraphQL classes in the same order, Alembic and the tests load every model from it.
-Gathering refuses two domains claiming one topic, job, reminder kind or template. Work is
+Gathering refuses two domains claiming one topic, job, reminder kind or template. A domain
+announces what happened in its transaction with a ``Signal`` it declares; other domains
+listen through their manifests (``Domain.listeners``), so the announcer imports none of
+them. Work is
 staged with the Topic or ReminderKind object itself, which carries its handler, and
 tests/test_domains.py proves every one made in server/ is in a manifest: a handler or a
 resolver the worker does not know cannot be staged.
@@ -100,6 +103,30 @@ ReminderResolver = Callable[["AsyncSession", "Reminder"], Awaitable[list["Notify
 # Lines for one person's digest on a local date (empty: nothing to say).
 DigestLines = Callable[["AsyncSession", "User", date], Awaitable[list[str]]]
 
+P = TypeVar("P")
+# Runs in the announcer's transaction (the announcer commits), given what it announced.
+Listener = Callable[["AsyncSession", Any], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Signal(Generic[P]):
+    """Something a domain announces inside its transaction, with a payload of type P.
+
+    Listeners come from the manifests (``Domain.listeners``) and run in the order of
+    ``server.domains.DOMAINS``, in the same transaction: what they change commits or rolls
+    back with the announcer's change.
+    """
+
+    name: str
+
+    async def fire(self, session: AsyncSession, payload: P) -> None:
+        # Imported here: the registry gathers the manifests, which import the signals.
+        from server.domains import REGISTRY
+
+        for listener in REGISTRY.listeners.get(self.name, ()):
+            await listener(session, payload)
+
+
 # Every Topic and ReminderKind made, so a test can prove each one is in a manifest.
 DECLARED: list[Topic | ReminderKind] = []
 
@@ -142,6 +169,8 @@ class Domain:
     digest_sections: tuple[DigestSection, ...] = ()
     # Templates by name, English first (server.notifications.templates renders them).
     templates: Mapping[str, Template] = field(default_factory=dict)
+    # Another domain's signals this domain listens to, each with its listener.
+    listeners: tuple[tuple[Signal[Any], Listener], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -153,6 +182,7 @@ class Registry:
     reminders: Mapping[str, ReminderKind]
     digest_sections: Mapping[str, DigestSection]
     templates: Mapping[str, Template]
+    listeners: Mapping[str, tuple[Listener, ...]]
 
     @classmethod
     def gather(cls, domains: Iterable[Domain]) -> Registry:
@@ -166,6 +196,7 @@ class Registry:
             reminders=_merge("reminder kind", domains, lambda d: _named(d.reminders)),
             digest_sections=_merge("digest section", domains, lambda d: _named(d.digest_sections)),
             templates=_merge("template", domains, lambda d: d.templates.items()),
+            listeners=_listeners(domains),
         )
 
 
@@ -183,6 +214,15 @@ def _merge(
     pairs = [(d.name, key, value) for d in domains for key, value in items(d)]
     _unique(what, [(key, owner) for owner, key, _ in pairs])
     return {key: value for _, key, value in pairs}
+
+
+def _listeners(domains: tuple[Domain, ...]) -> dict[str, tuple[Listener, ...]]:
+    """Each signal's listeners, in the order of the domains (several may listen)."""
+    found: dict[str, tuple[Listener, ...]] = {}
+    for domain in domains:
+        for signal, listener in domain.listeners:
+            found[signal.name] = (*found.get(signal.name, ()), listener)
+    return found
 
 
 def _unique(what: str, keys: list[tuple[str, str]]) -> None:

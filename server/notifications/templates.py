@@ -66,17 +66,6 @@ TEMPLATES: dict[str, Template] = {
         "A follow-up assigned to {organiser} has been overdue since {due}. {note}",
         channels=(*PUSH, ChannelName.EMAIL),
     ),
-    "session_reminder": Template(
-        NotificationKind.SESSION_REMINDER,
-        "Training {when}: {title}",
-        "{title} starts at {starts}. {location}",
-    ),
-    "session_changed": Template(
-        NotificationKind.SESSION_CHANGED,
-        "Training changed: {title}",
-        "{change}",
-        channels=(*PUSH, ChannelName.EMAIL),
-    ),
     "digest": Template(
         NotificationKind.DIGEST,
         "Your {frequency} Doorstep digest",
