@@ -40,6 +40,7 @@ from server.campaigns.models import (
     QuestionSet,
     Theme,
 )
+from server.campaigns.tallies import Tally
 from server.campaigns.themes import theme_key, theme_name
 from server.core.errors import Problem, UserError, UserErrorCode
 from server.core.models import utcnow
@@ -104,10 +105,12 @@ class SyncResult:
 
 @dataclass
 class _Batch:
-    """What one sync has looked up already: campaigns and question sets by id."""
+    """What one sync has looked up already: campaigns and question sets by id; and the
+    report tallies' change of the items that stuck."""
 
     campaigns: dict[uuid.UUID, Campaign | None] = field(default_factory=dict)
     versions: dict[tuple[uuid.UUID, int], QuestionSet | None] = field(default_factory=dict)
+    tally: Tally = field(default_factory=Tally)
 
 
 async def sync_conversations(
@@ -129,6 +132,7 @@ async def sync_conversations(
         for result in results:
             counts[result.status.value] = counts.get(result.status.value, 0) + 1
         audit(session, actor, "conversations.sync", (Conversation, None), counts)
+        await batch.tally.flush(session)
         await session.commit()
     server_time = await watermark.safe_since(services.redis, prefix, actor.organisation_id)
     return SyncResult(server_time=server_time, results=results)
@@ -152,7 +156,7 @@ async def _attempt(
 ) -> ItemResult:
     problems: list[Problem] = []
     try:
-        async with session.begin_nested():
+        async with batch.tally.item(), session.begin_nested():
             status, conversation = await _apply(session, actor, item, batch, problems)
     except UserError as error:
         return ItemResult(item.id, SyncStatus.REJECTED, problems=error.problems)
@@ -268,6 +272,7 @@ async def _apply(
         session.add(conversation)
         status = SyncStatus.CREATED
     else:
+        await batch.tally.retract(session, [existing.id])
         conversation = existing
         for key, value in values.items():
             setattr(conversation, key, value)
@@ -295,6 +300,7 @@ async def _apply(
     if item.follow_up is not None:
         await _follow_up(session, actor, conversation, item.follow_up, problems)
     await session.flush()
+    batch.tally.add([conversation.id])
     return status, conversation
 
 
