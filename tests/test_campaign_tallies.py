@@ -323,3 +323,25 @@ async def test_concurrent_batches_of_one_campaign_keep_exact_tallies(
     kept = await _kept_and_recounted(services, campaign.id)
     assert kept[("CONVERSATIONS", 0, tallies.NIL, "")] == 6 + 4 * 12
     assert kept[("REACHED", 0, tallies.NIL, "")] == 6
+
+
+async def test_a_recount_repairs_tallies_that_went_wrong(
+    gql: GraphQLClient, make_org: Any, services: Services
+) -> None:
+    org: Org = await make_org()
+    campaign = await _campaign(services, org)
+    assert await _sync(gql, org, [_item(campaign, resident=_resident(str(uuid.uuid4())))]) == [
+        "CREATED"
+    ]
+    right = await _report(gql, org, campaign.id)
+    async with services.db.session() as session:
+        await session.execute(
+            sa.update(CampaignTally)
+            .where(col(CampaignTally.campaign_id) == campaign.id)
+            .values(n=CampaignTally.n + 7)
+        )
+        await session.commit()
+    assert await _report(gql, org, campaign.id) != right
+    async with services.db.session() as session:
+        assert await tallies.recount(session, [campaign.id]) == 1
+    assert await _report(gql, org, campaign.id) == right

@@ -158,7 +158,7 @@ async def campaign_stats(
 MAX_THEMES = 100
 
 _THEME_COUNTS = (
-    sa.select(col(Theme.id), col(Theme.name), col(_T.n).label("conversations"))
+    sa.select(*_columns(col(Theme.id), col(Theme.name), col(_T.n).label("conversations")))
     .join(Theme, col(Theme.id) == col(_T.ref))
     .where(
         col(_T.campaign_id) == _OWNED.scalar_subquery(),

@@ -23,7 +23,7 @@ resident, and REACHED moves by one when a MET row goes from zero to more or back
 Kinds are counts of what ``_sources`` selects; resident responses (a later issue) add
 their own kinds (counts, and sums such as a rating total for an average) and sources.
 ``rebuild`` recomputes a campaign's tallies from scratch (demo, benchmark seeding, tests,
-repair): run it while nothing syncs into that campaign.
+``doorstep recount-tallies`` as a repair): run it while nothing syncs into that campaign.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ from sqlmodel import col
 from server.campaigns.models import (
     Answer,
     AnswerChoice,
+    Campaign,
     CampaignTally,
     Conversation,
     ConversationTheme,
@@ -193,6 +194,16 @@ async def rebuild(session: AsyncSession, campaign_id: uuid.UUID) -> None:
     await session.flush()
     await session.execute(_CLEAR, {"campaign_id": campaign_id})
     await session.execute(_REBUILD[dialect], {"campaign_id": campaign_id})
+
+
+async def recount(session: AsyncSession, campaign_ids: Sequence[uuid.UUID] = ()) -> int:
+    """Rebuild the tallies of those campaigns (all when none given), one transaction per
+    campaign; returns how many (``doorstep recount-tallies``, a repair)."""
+    ids = list(campaign_ids) or list(await session.scalars(sa.select(col(Campaign.id))))
+    for campaign_id in ids:
+        await rebuild(session, campaign_id)
+        await session.commit()
+    return len(ids)
 
 
 # --- keeping them ----------------------------------------------------------------------
