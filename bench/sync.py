@@ -6,7 +6,8 @@
    code: everything but the socket); then the same batch replayed (all UNCHANGED). Beside
    it, in the same run, the floor: raw asyncpg inserting the same rows (residents, their
    three consent lines, conversations, answers, chosen options, themes, follow-ups) with
-   ``copy_records_to_table`` in one transaction. Needs the ``syncConversations`` mutation:
+   ``copy_records_to_table`` in one transaction; and what sync's report tallies cost for
+   those rows (read and upserted, then rolled back). Needs the ``syncConversations`` mutation:
    without it the part says "syncConversations not available" and the rest still runs.
 2. CampaignReport on a campaign with ``--conversations`` (100,000) conversations, 20
    themes (one or two per conversation), three answers each and a resident for half of
@@ -380,6 +381,7 @@ async def bench_sync(
         start = time.perf_counter()
         await copy_rows(conn, rows)
         figures.add("floor", time.perf_counter() - start)
+        figures.add("tallies", await tally_cost(services, rows))
         if not available:
             continue
         batch = {"input": sync_batch(world, options.items, now)}
@@ -389,6 +391,21 @@ async def bench_sync(
             figures.add(name, time.perf_counter() - start)
             if _statuses(data) != {expected}:
                 raise BenchError(f"{name}: not all {expected}: {_statuses(data)}")
+
+
+async def tally_cost(services: Services, rows: Rows) -> float:
+    """What sync's tallies cost for these new conversations: their counts read and
+    upserted (``Tally.add`` then ``flush``), in a transaction rolled back after."""
+    at = _columns(Conversation).index("id")
+    ids = [record[at] for record in rows[Conversation]]
+    async with services.db.session() as session:
+        start = time.perf_counter()
+        tally = tallies.Tally()
+        tally.add(ids)
+        await tally.flush(session)
+        seconds = time.perf_counter() - start
+        await session.rollback()
+    return seconds
 
 
 async def bench_report(
@@ -486,6 +503,9 @@ def print_figures(figures: Figures, options: Options) -> None:
         ratio = f"{value / floor:6.1f} x the floor" if value and floor else ""
         lines.append(f"  {name:<28} {_ms(value)}  {ratio}  (aim < {aim * 1000:.0f} ms)")
     lines.append(f"  {'floor (asyncpg copy)':<28} {_ms(floor)}")
+    lines.append(
+        f"  {'of sync: its tallies':<28} {_ms(figures.median('tallies'))}  (read and upsert)"
+    )
     whole, alone = figures.median("report"), figures.median("report statements")
     ratio = f"{whole / alone:6.1f} x the statements alone" if whole and alone else ""
     lines.append(f"report: {options.conversations:,} conversations, {THEMES} themes")
