@@ -156,11 +156,21 @@ def _sources(dialect: str, scope: Scope) -> list[sa.Select[Any]]:
 
 
 _IDS: sa.BindParameter[Any] = sa.bindparam("ids", expanding=True)
+# PostgreSQL: one array parameter rather than an IN list of every id at each use. (As
+# ``= ANY(array)`` the cached generic plan turned to scanning whole tables.)
+_ID_ARRAY: sa.BindParameter[Any] = sa.bindparam("ids", type_=postgresql.ARRAY(sa.Uuid()))
+_ID_ROWS = sa.select(sa.func.unnest(_ID_ARRAY).label("id")).cte("wanted")
 _CAMPAIGN: sa.BindParameter[Any] = sa.bindparam("campaign_id")
 
 
-def _of_ids(table: Any) -> sa.ColumnElement[bool]:
-    return col(table.id if table is Conversation else table.conversation_id).in_(_IDS)
+def _of_ids(dialect: str) -> Scope:
+    def scope(table: Any) -> sa.ColumnElement[bool]:
+        column = col(table.id if table is Conversation else table.conversation_id)
+        if dialect == "postgresql":
+            return column.in_(sa.select(_ID_ROWS.c.id))
+        return column.in_(_IDS)
+
+    return scope
 
 
 def _of_campaign(table: Any) -> sa.ColumnElement[bool]:
@@ -168,7 +178,7 @@ def _of_campaign(table: Any) -> sa.ColumnElement[bool]:
 
 
 def _counts_statement(dialect: str) -> sa.CompoundSelect[Any]:
-    return sa.union_all(*_sources(dialect, _of_ids))
+    return sa.union_all(*_sources(dialect, _of_ids(dialect)))
 
 
 def rebuild_statement(dialect: str) -> sa.Insert:
@@ -292,26 +302,56 @@ class Tally:
         await _upsert(session, {k: n for k, n in sorted(rest.items()) if n}, returning=False)
 
 
-_CHUNK = 1000  # rows per statement: 6 parameters each, well under every backend's limit
+_COLUMNS = (*_KEY, "n")
+
+
+def _on_conflict_add(stmt: Any, *, returning: bool) -> Any:
+    stmt = stmt.on_conflict_do_update(
+        index_elements=list(_KEY), set_={"n": _TABLE.c.n + stmt.excluded.n}
+    )
+    if returning:
+        stmt = stmt.returning(_TABLE.c.campaign_id, _TABLE.c.ref, _TABLE.c.n)
+    return stmt
+
+
+def _unnest_upsert(*, returning: bool) -> Any:
+    """PostgreSQL: INSERT ... SELECT FROM unnest(one array a column), in the arrays' order:
+    six parameters whatever the number of rows, one statement compiled once."""
+    arrays: list[Any] = [
+        sa.bindparam(c.name, type_=postgresql.ARRAY(c.type)) for c in _TABLE.columns
+    ]
+    given = (
+        sa.func.unnest(*arrays)
+        .table_valued(*_COLUMNS, with_ordinality="at")
+        .render_derived(name="given")
+    )
+    select = sa.select(*(given.c[name] for name in _COLUMNS)).order_by(given.c.at)
+    return _on_conflict_add(
+        postgresql.insert(_TABLE).from_select(list(_COLUMNS), select), returning=returning
+    )
+
+
+_UNNEST_UPSERT = {r: _unnest_upsert(returning=r) for r in (True, False)}
+_SQLITE_CHUNK = 1000  # rows per statement: 6 parameters each, under SQLite's 32,766
 
 
 async def _upsert(
     session: AsyncSession, deltas: dict[Key, int], *, returning: bool
 ) -> list[sa.Row[Any]]:
     """Add each delta to its row (created at the delta), in the order given."""
-    rows = [dict(zip((*_KEY, "n"), (*key, n), strict=True)) for key, n in deltas.items()]
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    if not deltas:
+        return []
+    rows = [(*key, n) for key, n in deltas.items()]
+    if session.get_bind().dialect.name == "postgresql":
+        arrays = {name: [row[i] for row in rows] for i, name in enumerate(_COLUMNS)}
+        result = await session.execute(_UNNEST_UPSERT[returning], arrays)
+        return list(result.all()) if returning else []
     out: list[sa.Row[Any]] = []
-    for start in range(0, len(rows), _CHUNK):
-        stmt = insert(_TABLE).values(rows[start : start + _CHUNK])
-        stmt = stmt.on_conflict_do_update(
-            index_elements=list(_KEY), set_={"n": _TABLE.c.n + stmt.excluded.n}
-        )
-        if returning:
-            result = await session.execute(
-                stmt.returning(_TABLE.c.campaign_id, _TABLE.c.ref, _TABLE.c.n)
-            )
-            out += result.all()
-        else:
-            await session.execute(stmt)
+    for start in range(0, len(rows), _SQLITE_CHUNK):
+        values = [
+            dict(zip(_COLUMNS, row, strict=True)) for row in rows[start : start + _SQLITE_CHUNK]
+        ]
+        stmt = _on_conflict_add(sqlite.insert(_TABLE).values(values), returning=returning)
+        result = await session.execute(stmt)
+        out += result.all() if returning else []
     return out
