@@ -6,14 +6,18 @@
    code: everything but the socket); then the same batch replayed (all UNCHANGED). Beside
    it, in the same run, the floor: raw asyncpg inserting the same rows (residents, their
    three consent lines, conversations, answers, chosen options, themes, follow-ups) with
-   ``copy_records_to_table`` in one transaction. Needs the ``syncConversations`` mutation:
+   ``copy_records_to_table`` in one transaction; and what sync's report tallies cost for
+   those rows (read and upserted, then rolled back). Needs the ``syncConversations`` mutation:
    without it the part says "syncConversations not available" and the rest still runs.
 2. CampaignReport on a campaign with ``--conversations`` (100,000) conversations, 20
    themes (one or two per conversation), three answers each and a resident for half of
    them, seeded with ``copy_records_to_table`` (then VACUUM ANALYZE, as autovacuum would):
+   then its tallies counted from those rows (``server/campaigns/tallies.py`` rebuild);
    the whole operation through the app, and beside it the report's statements alone
    (``server/campaigns/report.py`` on a session, no HTTP or GraphQL). ``--explain`` prints
    PostgreSQL's plans of those statements.
+
+``--only sync`` or ``--only report`` runs one part.
 
 Medians of ``--runs`` runs (each sync run sends a fresh batch). The app runs with the
 collector settings ``doorstep serve`` gives it (``settled_gc`` in server/web/app.py).
@@ -51,7 +55,7 @@ from sqlmodel import SQLModel
 from bench.notifications import BenchError, bench_database, bench_redis, bench_settings
 from schema import schema
 from server.accounts.models import Organisation, User
-from server.campaigns import report
+from server.campaigns import report, tallies
 from server.campaigns.enums import CampaignKind, CampaignStatus, ConsentKind, QuestionKind
 from server.campaigns.models import (
     Answer,
@@ -82,6 +86,7 @@ class Options:
     conversations: int = 100_000
     runs: int = 5
     explain: bool = False
+    only: str | None = None
 
 
 @dataclass
@@ -378,6 +383,7 @@ async def bench_sync(
         start = time.perf_counter()
         await copy_rows(conn, rows)
         figures.add("floor", time.perf_counter() - start)
+        figures.add("tallies", await tally_cost(services, rows))
         if not available:
             continue
         batch = {"input": sync_batch(world, options.items, now)}
@@ -389,6 +395,21 @@ async def bench_sync(
                 raise BenchError(f"{name}: not all {expected}: {_statuses(data)}")
 
 
+async def tally_cost(services: Services, rows: Rows) -> float:
+    """What sync's tallies cost for these new conversations: their counts read and
+    upserted (``Tally.add`` then ``flush``), in a transaction rolled back after."""
+    at = _columns(Conversation).index("id")
+    ids = [record[at] for record in rows[Conversation]]
+    async with services.db.session() as session:
+        start = time.perf_counter()
+        tally = tallies.Tally()
+        tally.add(ids)
+        await tally.flush(session)
+        seconds = time.perf_counter() - start
+        await session.rollback()
+    return seconds
+
+
 async def bench_report(
     services: Services, http: httpx.AsyncClient, conn: asyncpg.Connection, options: Options,
     figures: Figures,
@@ -397,6 +418,14 @@ async def bench_report(
     print(f"seeding {options.conversations:,} conversations ...", flush=True)
     seconds = await seed_report(conn, world, options.conversations)
     figures.notes.append(f"report: seeding by copy_records_to_table took {seconds:.2f} s")
+    start = time.perf_counter()
+    async with services.db.session() as session:
+        await tallies.rebuild(session, world.campaign_id)
+        await session.commit()
+    figures.notes.append(
+        f"report: counting its tallies (rebuild) took {time.perf_counter() - start:.2f} s"
+    )
+    await conn.execute('VACUUM ANALYZE "campaign_tallies"')
     api = Api(http, _token(services, world, world.admin_id, Role.ADMIN))
     variables = {"id": str(world.campaign_id)}
     org, campaign = world.organisation_id, world.campaign_id
@@ -425,9 +454,8 @@ async def bench_report(
 async def explain(services: Services, world: World) -> None:
     params = {"organisation_id": world.organisation_id, "campaign_id": world.campaign_id,
               "ids": [world.campaign_id], "limit": 20}  # fmt: skip
-    weeks = report._WEEKS["postgresql"]
     stmts = {"stats": report._STATS, "themes": report._THEME_COUNTS,
-             "answers": report._ANSWER_COUNTS, "weeks": weeks}  # fmt: skip
+             "answers": report._ANSWER_COUNTS, "weeks": report._WEEKS}  # fmt: skip
     async with services.db.session() as session:
         dialect = session.get_bind().dialect
         for name, stmt in stmts.items():
@@ -470,9 +498,11 @@ async def measure(options: Options, work_dir: Path) -> Figures:
         dsn = make_url(database_url).set(drivername="postgresql").render_as_string(False)
         conn = await asyncpg.connect(dsn)
         stack.push_async_callback(conn.close)
-        print(f"sync: {options.items} conversations, {options.runs} runs ...", flush=True)
-        await bench_sync(services, http, conn, options, figures)
-        await bench_report(services, http, conn, options, figures)
+        if options.only in (None, "sync"):
+            print(f"sync: {options.items} conversations, {options.runs} runs ...", flush=True)
+            await bench_sync(services, http, conn, options, figures)
+        if options.only in (None, "report"):
+            await bench_report(services, http, conn, options, figures)
     return figures
 
 
@@ -488,6 +518,9 @@ def print_figures(figures: Figures, options: Options) -> None:
         ratio = f"{value / floor:6.1f} x the floor" if value and floor else ""
         lines.append(f"  {name:<28} {_ms(value)}  {ratio}  (aim < {aim * 1000:.0f} ms)")
     lines.append(f"  {'floor (asyncpg copy)':<28} {_ms(floor)}")
+    lines.append(
+        f"  {'of sync: its tallies':<28} {_ms(figures.median('tallies'))}  (read and upsert)"
+    )
     whole, alone = figures.median("report"), figures.median("report statements")
     ratio = f"{whole / alone:6.1f} x the statements alone" if whole and alone else ""
     lines.append(f"report: {options.conversations:,} conversations, {THEMES} themes")
@@ -509,10 +542,11 @@ def parse(argv: Sequence[str]) -> Options:
                         help="in the report's campaign")  # fmt: skip
     parser.add_argument("--runs", type=int, default=defaults.runs)
     parser.add_argument("--explain", action="store_true", help="the report's query plans")
+    parser.add_argument("--only", choices=["sync", "report"], help="run one part")
     args = parser.parse_args(argv)
     if min(args.items, args.conversations, args.runs) < 1:
         parser.error("counts must be at least 1")
-    return Options(args.items, args.conversations, args.runs, args.explain)
+    return Options(args.items, args.conversations, args.runs, args.explain, args.only)
 
 
 def main(argv: Sequence[str] = ()) -> int:

@@ -1,7 +1,8 @@
 """CampaignReport: stats, theme counts, answer distributions and weeks, by SQL aggregates.
 
-Rows are inserted directly with the models (conversation sync is another part); every
-figure is read through the contract's CampaignReport operation.
+Rows are inserted directly with the models (conversation sync is another part), their
+tallies counted as sync counts them; every figure is read through the contract's
+CampaignReport operation.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from server.campaigns.models import (
     Resident,
     Theme,
 )
+from server.campaigns.tallies import Tally
 from server.cli.demo import seed_demo
 from server.core.enums import Role
 from server.core.services import Services
@@ -160,6 +162,9 @@ class Seeder:
                 )
                 for name in themes
             )
+            tally = Tally()
+            tally.add([conversation.id])
+            await tally.flush(session)
             await session.commit()
 
     async def resident(self) -> uuid.UUID:

@@ -17,7 +17,8 @@ import sqlalchemy as sa
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import make_url
-from sqlmodel import SQLModel
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import SQLModel, col
 
 from server.cli.migrate import alembic_config, downgrade, pending_model_changes, upgrade
 from server.core.db import create_engine
@@ -170,3 +171,53 @@ async def test_unique_constraints_carry_the_models_names(fresh_url: str) -> None
     assert len(older) == len({u for u in MODEL_UNIQUES if u[0] in before_0006})
     await upgrade(fresh_url)
     assert await _unique_names(fresh_url) == MODEL_UNIQUES
+
+
+async def test_0008_counts_the_tallies_of_campaigns_made_before_it(fresh_url: str) -> None:
+    """A database with conversations from before the tallies gets them counted, so its
+    reports read the same after the upgrade."""
+    from datetime import UTC, datetime
+
+    from server.accounts.models import Organisation, User
+    from server.campaigns.enums import CampaignKind
+    from server.campaigns.models import Campaign, CampaignTally, Conversation
+    from server.campaigns.tallies import NIL
+    from server.core.enums import Role
+
+    await upgrade(fresh_url, "0007")
+    engine = create_engine(fresh_url)
+    try:
+        async with AsyncSession(engine, expire_on_commit=False) as session:
+            org = Organisation(name="Before the tallies")
+            session.add(org)
+            await session.flush()
+            user = User(
+                organisation_id=org.id, email="o@before.test", display_name="O", role=Role.ADMIN
+            )
+            campaign = Campaign(organisation_id=org.id, kind=CampaignKind.LISTENING, title="Old")
+            session.add_all([user, campaign])
+            await session.flush()
+            session.add_all(
+                Conversation(
+                    organisation_id=org.id,
+                    campaign_id=campaign.id,
+                    organiser_id=user.id,
+                    content_hash="x",
+                    occurred_at=datetime(2026, 11, 30, tzinfo=UTC),
+                    question_set_version=1,
+                    wants_involvement=i == 0,
+                )
+                for i in range(3)
+            )
+            await session.commit()
+        await upgrade(fresh_url)
+        async with AsyncSession(engine) as session:
+            found = {
+                (t.kind, t.value): t.n
+                for t in await session.scalars(
+                    sa.select(CampaignTally).where(col(CampaignTally.ref) == NIL)
+                )
+            }
+    finally:
+        await engine.dispose()
+    assert found == {("CONVERSATIONS", ""): 3, ("INVOLVED", ""): 1, ("WEEK", "2026-11-30"): 3}

@@ -27,6 +27,7 @@ from server.campaigns.models import (
     QuestionSet,
     Theme,
 )
+from server.campaigns.tallies import rebuild
 from server.core.enums import Role
 from server.core.models import utcnow
 from server.core.services import Services
@@ -180,6 +181,7 @@ async def seed_campaigns(
         session.add(ConversationTheme(conversation_id=conversation.id,
                                       theme_id=themes[i % CAMPAIGN_THEMES].id,
                                       campaign_id=target.id))  # fmt: skip
+    await rebuild(session, target.id)
     return target.id
 
 

@@ -2,7 +2,8 @@
 a real report in GraphiQL: conversations over several weeks with answers and themes,
 residents who consented (with their consent ledger), open follow-ups and an event.
 
-Rows are inserted directly, as conversation sync stores them. Idempotent: nothing is added
+Rows are inserted directly, as conversation sync stores them, and the report's tallies
+counted from them. Idempotent: nothing is added
 when the organisation already has the campaign. The figures are fixed (a seeded random),
 the dates relative to today.
 """
@@ -44,6 +45,7 @@ from server.campaigns.models import (
     Resident,
     Theme,
 )
+from server.campaigns.tallies import rebuild
 from server.campaigns.themes import theme_key
 from server.core.models import utcnow
 
@@ -224,7 +226,7 @@ async def seed_demo_campaign(session: AsyncSession, organisation_id: uuid.UUID) 
         EventRsvp(event_id=event.id, user_id=u.id, status=RsvpStatus.GOING)
         for u in (organiser, senior)
     )
-    await session.flush()
+    await rebuild(session, campaign.id)
     return campaign.id
 
 

@@ -231,6 +231,22 @@ class ConversationTheme(SQLModel, table=True):
     campaign_id: uuid.UUID = Field(foreign_key="campaigns.id")
 
 
+class CampaignTally(SQLModel, table=True):
+    """A running count (or sum) of one of a campaign's report figures, kept in the same
+    transaction as the writes it counts (server/campaigns/tallies.py). The key is
+    ``(campaign, kind, version, ref, value)``; a part a kind does not use is 0, the nil
+    UUID or ''."""
+
+    __tablename__ = "campaign_tallies"
+
+    campaign_id: uuid.UUID = Field(foreign_key="campaigns.id", primary_key=True, ondelete="CASCADE")
+    kind: str = Field(primary_key=True, max_length=32)
+    version: int = Field(default=0, primary_key=True)
+    ref: uuid.UUID = Field(default=uuid.UUID(int=0), primary_key=True)
+    value: str = Field(default="", primary_key=True, max_length=200)
+    n: int = Field(default=0, sa_type=sa.BigInteger)
+
+
 class FollowUp(Table, table=True):
     """Something an organiser must do by ``due_at``; the id is the client's."""
 
@@ -292,6 +308,7 @@ MODELS = (
     Answer,
     AnswerChoice,
     ConversationTheme,
+    CampaignTally,
     FollowUp,
     Event,
     EventRsvp,

@@ -1,12 +1,12 @@
-"""A campaign's report, computed by SQL aggregates (never by loading rows into Python).
-
-Every function reads a constant number of grouped statements, scoped to the caller's
-organisation through the campaign, whatever the number of conversations. Redacted
-conversations still count: their answers and themes stay, anonymous.
+"""A campaign's report, read from its tallies (server/campaigns/tallies.py): running
+counts kept by SQL aggregates in the same transaction as the conversation writes, so a
+report reads a few small rows whatever the number of conversations (never rows loaded
+into Python). Every statement is scoped to the caller's organisation through the
+campaign. Redacted conversations still count: their answers and themes stay, anonymous.
 
 Resident responses (the resident-feedback issue) are not stored yet: ``response_count`` is
-0 and the rating figures null. When they land, ``_REACHED_SOURCES`` gains their
-``(campaign_id, resident_id)`` select, and a grouped statement over them fills the rest.
+0 and the rating figures null. When they land, they add to the MET tallies (so to the
+residents reached) and gain kinds of their own (a count, rating and NPS sums).
 """
 
 from __future__ import annotations
@@ -23,15 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from server.campaigns.enums import QuestionKind
-from server.campaigns.models import (
-    Answer,
-    AnswerChoice,
-    Campaign,
-    Conversation,
-    ConversationTheme,
-    QuestionSet,
-    Theme,
-)
+from server.campaigns.models import Campaign, CampaignTally, QuestionSet, Theme
+from server.campaigns.tallies import TallyKind
 
 
 @dataclass(frozen=True)
@@ -94,54 +87,27 @@ _CURRENT_VERSION = (
     .where(col(Campaign.id) == _CAMPAIGN, col(Campaign.organisation_id) == _ORG)
     .scalar_subquery()
 )
+_T = CampaignTally
 
 # --- stats: one statement for a whole page of campaigns --------------------------------
-# The organisation is checked on campaigns (the outer select), so that the aggregates over
-# conversations read only ix_conversations_campaign_residents.
 
-_CONVERSATION_TOTALS = (
-    sa.select(
-        col(Conversation.campaign_id).label("campaign_id"),
-        sa.func.count().label("conversations"),
-        sa.func.count(sa.case((col(Conversation.wants_involvement).is_(True), 1))).label(
-            "wants_involvement"
-        ),
-    )
-    .where(col(Conversation.campaign_id).in_(_IDS))
-    .group_by(col(Conversation.campaign_id))
-    .subquery("conversation_totals")
-)
-
-# Who was reached, one (campaign, resident) per contact; resident responses join here.
-_REACHED_SOURCES = sa.select(
-    *_columns(
-        col(Conversation.campaign_id).label("campaign_id"),
-        col(Conversation.resident_id).label("resident_id"),
-    )
-).where(
-    col(Conversation.campaign_id).in_(_IDS),
-    col(Conversation.resident_id).is_not(None),
-)
-_CONTACTS = _REACHED_SOURCES.subquery("contacts")
-_REACHED = (
-    sa.select(
-        _CONTACTS.c.campaign_id,
-        sa.func.count(sa.distinct(_CONTACTS.c.resident_id)).label("reached"),
-    )
-    .group_by(_CONTACTS.c.campaign_id)
-    .subquery("reached")
-)
-
+_STAT_KINDS = (TallyKind.CONVERSATIONS, TallyKind.INVOLVED, TallyKind.REACHED)
 _STATS = (
     sa.select(
-        col(Campaign.id),
-        col(Campaign.target_conversations),
-        sa.func.coalesce(_CONVERSATION_TOTALS.c.conversations, 0).label("conversations"),
-        sa.func.coalesce(_CONVERSATION_TOTALS.c.wants_involvement, 0).label("wants_involvement"),
-        sa.func.coalesce(_REACHED.c.reached, 0).label("reached"),
+        *_columns(
+            col(Campaign.id),
+            col(Campaign.target_conversations),
+            col(_T.kind),
+            col(_T.n),
+        )
     )
-    .outerjoin(_CONVERSATION_TOTALS, _CONVERSATION_TOTALS.c.campaign_id == col(Campaign.id))
-    .outerjoin(_REACHED, _REACHED.c.campaign_id == col(Campaign.id))
+    .outerjoin(
+        _T,
+        sa.and_(
+            col(_T.campaign_id) == col(Campaign.id),
+            col(_T.kind).in_([k.value for k in _STAT_KINDS]),
+        ),
+    )
     .where(col(Campaign.id).in_(_IDS), col(Campaign.organisation_id) == _ORG)
 )
 
@@ -167,16 +133,22 @@ async def campaign_stats(
     found: dict[uuid.UUID, CampaignStats] = dict.fromkeys(ids, _EMPTY)
     if not ids:
         return found
-    rows = await session.execute(_STATS, {"ids": ids, "organisation_id": organisation_id})
-    for row in rows:
-        found[row.id] = CampaignStats(
-            conversation_count=int(row.conversations),
-            target_conversations=row.target_conversations,
-            residents_reached_count=int(row.reached),
+    figures: dict[uuid.UUID, dict[str, int]] = {}
+    targets: dict[uuid.UUID, int | None] = {}
+    for row in await session.execute(_STATS, {"ids": ids, "organisation_id": organisation_id}):
+        targets[row.id] = row.target_conversations
+        kinds = figures.setdefault(row.id, {})
+        if row.kind is not None:
+            kinds[row.kind] = int(row.n)
+    for campaign_id, kinds in figures.items():
+        found[campaign_id] = CampaignStats(
+            conversation_count=kinds.get(TallyKind.CONVERSATIONS, 0),
+            target_conversations=targets[campaign_id],
+            residents_reached_count=kinds.get(TallyKind.REACHED, 0),
             response_count=0,
             rating_average=None,
             net_promoter_score=None,
-            wants_involvement_count=int(row.wants_involvement),
+            wants_involvement_count=kinds.get(TallyKind.INVOLVED, 0),
         )
     return found
 
@@ -185,20 +157,16 @@ async def campaign_stats(
 
 MAX_THEMES = 100
 
-_THEME_TOTALS = (
-    sa.select(
-        col(ConversationTheme.theme_id).label("theme_id"),
-        sa.func.count().label("conversations"),
-    )
-    .where(col(ConversationTheme.campaign_id).in_(_OWNED.scalar_subquery()))
-    .group_by(col(ConversationTheme.theme_id))
-    .subquery("theme_totals")
-)
 _THEME_COUNTS = (
-    sa.select(col(Theme.id), col(Theme.name), _THEME_TOTALS.c.conversations)
-    .join(Theme, col(Theme.id) == _THEME_TOTALS.c.theme_id)
-    .where(col(Theme.organisation_id) == _ORG)
-    .order_by(_THEME_TOTALS.c.conversations.desc(), col(Theme.name), col(Theme.id))
+    sa.select(*_columns(col(Theme.id), col(Theme.name), col(_T.n).label("conversations")))
+    .join(Theme, col(Theme.id) == col(_T.ref))
+    .where(
+        col(_T.campaign_id) == _OWNED.scalar_subquery(),
+        col(_T.kind) == TallyKind.THEME.value,
+        col(_T.n) > 0,
+        col(Theme.organisation_id) == _ORG,
+    )
+    .order_by(col(_T.n).desc(), col(Theme.name), col(Theme.id))
     .limit(_LIMIT)
 )
 
@@ -231,39 +199,14 @@ _QUESTIONS = sa.select(col(QuestionSet.questions)).where(
     col(QuestionSet.version) == _CURRENT_VERSION,
 )
 
-# Per question of the current version: answers by number (null for TEXT and the choice
-# kinds, whose rows still count as answered), and chosen options by choice; one statement.
-_BY_NUMBER = (
-    sa.select(
-        *_columns(
-            col(Answer.question_id).label("question_id"),
-            sa.literal_column("'number'").label("source"),
-            sa.cast(col(Answer.number), sa.String).label("value"),
-            sa.func.count().label("n"),
-        )
-    )
-    .where(
-        col(Answer.campaign_id) == _CAMPAIGN,
-        col(Answer.question_set_version) == _CURRENT_VERSION,
-    )
-    .group_by(col(Answer.question_id), col(Answer.number))
+# Per question of the current version: how many answered, and answers by number or choice.
+_ANSWER_KINDS = (TallyKind.ANSWERED, TallyKind.NUMBER, TallyKind.CHOICE)
+_ANSWER_COUNTS = sa.select(*_columns(col(_T.kind), col(_T.ref), col(_T.value), col(_T.n))).where(
+    col(_T.campaign_id) == _CAMPAIGN,
+    col(_T.version) == _CURRENT_VERSION,
+    col(_T.kind).in_([k.value for k in _ANSWER_KINDS]),
+    col(_T.n) > 0,
 )
-_BY_CHOICE = (
-    sa.select(
-        *_columns(
-            col(AnswerChoice.question_id).label("question_id"),
-            sa.literal_column("'choice'").label("source"),
-            col(AnswerChoice.choice).label("value"),
-            sa.func.count().label("n"),
-        )
-    )
-    .where(
-        col(AnswerChoice.campaign_id) == _CAMPAIGN,
-        col(AnswerChoice.question_set_version) == _CURRENT_VERSION,
-    )
-    .group_by(col(AnswerChoice.question_id), col(AnswerChoice.choice))
-)
-_ANSWER_COUNTS = sa.union_all(_BY_NUMBER, _BY_CHOICE)
 
 _SCALE_VALUES = ("1", "2", "3", "4", "5")
 _YES_NO_VALUES = ("0", "1")
@@ -293,13 +236,13 @@ async def answer_summary(
     numbers: dict[str, dict[str, int]] = defaultdict(dict)
     choices: dict[str, dict[str, int]] = defaultdict(dict)
     for row in await session.execute(_ANSWER_COUNTS, params):
-        question_id = str(row.question_id)
-        if row.source == "number":
-            answered[question_id] += int(row.n)
-            if row.value is not None:
-                numbers[question_id][row.value] = int(row.n)
+        question_id, n = str(row.ref), int(row.n)
+        if row.kind == TallyKind.ANSWERED:
+            answered[question_id] = n
+        elif row.kind == TallyKind.NUMBER:
+            numbers[question_id][row.value] = n
         else:
-            choices[question_id][row.value] = int(row.n)
+            choices[question_id][row.value] = n
     summaries = []
     for question in questions:
         question_id = str(question["id"])
@@ -324,32 +267,15 @@ _CHOICE_KINDS = (QuestionKind.SINGLE_CHOICE, QuestionKind.MULTI_CHOICE)
 # --- weeks -----------------------------------------------------------------------------
 
 
-def _week_starting(dialect: str) -> sa.ColumnElement[Any]:
-    """The Monday (a date) of the ISO week of ``occurred_at``, stored in UTC."""
-    occurred = col(Conversation.occurred_at)
-    if dialect == "postgresql":
-        # Literals, not bound parameters, so GROUP BY sees the same expression as SELECT.
-        utc = sa.func.timezone(sa.literal_column("'UTC'"), occurred)
-        return sa.cast(sa.func.date_trunc(sa.literal_column("'week'"), utc), sa.Date)
-    # SQLite keeps UTC text; %w is 0 for Sunday, so a Monday is (w + 6) % 7 days back.
-    weekday = sa.cast(sa.func.strftime(sa.literal_column("'%w'"), occurred), sa.Integer)
-    days_back = sa.cast((weekday + 6) % 7, sa.String)
-    return sa.func.date(
-        occurred, sa.literal_column("'-'") + days_back + sa.literal_column("' days'")
+_WEEKS = (
+    sa.select(col(_T.value), col(_T.n))
+    .where(
+        col(_T.campaign_id) == _OWNED.scalar_subquery(),
+        col(_T.kind) == TallyKind.WEEK.value,
+        col(_T.n) > 0,
     )
-
-
-def _weeks_statement(dialect: str) -> sa.Select[Any]:
-    week = _week_starting(dialect).label("week")
-    return (
-        sa.select(week, sa.func.count().label("n"))
-        .where(col(Conversation.campaign_id) == _OWNED.scalar_subquery())
-        .group_by(week)
-        .order_by(week)
-    )
-
-
-_WEEKS = {dialect: _weeks_statement(dialect) for dialect in ("postgresql", "sqlite")}
+    .order_by(col(_T.value))
+)
 
 
 async def conversations_by_week(
@@ -357,14 +283,8 @@ async def conversations_by_week(
 ) -> list[WeekCount]:
     """Conversations per ISO week (from its Monday, UTC), oldest first; weeks with none
     are left out."""
-    stmt = _WEEKS[session.get_bind().dialect.name]
     params = {"campaign_id": campaign_id, "organisation_id": organisation_id}
     return [
-        WeekCount(
-            week_starting=row.week
-            if isinstance(row.week, date)
-            else date.fromisoformat(str(row.week)),
-            count=int(row.n),
-        )
-        for row in await session.execute(stmt, params)
+        WeekCount(week_starting=date.fromisoformat(row.value), count=int(row.n))
+        for row in await session.execute(_WEEKS, params)
     ]

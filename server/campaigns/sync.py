@@ -33,6 +33,7 @@ from server.campaigns.sync_types import (
     ItemResult,
     SyncResult,
 )
+from server.campaigns.tallies import Tally
 from server.core.errors import UserError, UserErrorCode
 from server.core.services import Services
 from server.security.access import Actor
@@ -62,40 +63,41 @@ async def sync_conversations(
         )
     prefix = services.settings.redis_prefix
     async with watermark.writing(services.redis, prefix, actor.organisation_id):
-        results = await _apply(session, actor, items)
+        tally = Tally()
+        results = await _apply(session, actor, items, tally)
         counts: dict[str, int] = {}
         for result in results:
             counts[result.status.value] = counts.get(result.status.value, 0) + 1
         audit(session, actor, "conversations.sync", (Conversation, None), counts)
         if counts.get(SyncStatus.CREATED.value):
             await CONVERSATIONS_LOGGED.fire(session, [actor.user_id])
+        await tally.flush(session)
         await session.commit()
     server_time = await watermark.safe_since(services.redis, prefix, actor.organisation_id)
     return SyncResult(server_time=server_time, results=results)
 
 
 async def _apply(
-    session: AsyncSession, actor: Actor, items: Sequence[ConversationData]
+    session: AsyncSession, actor: Actor, items: Sequence[ConversationData], tally: Tally
 ) -> list[ItemResult]:
     """Every item's result, its rows written (not committed): in bulk when it can be,
-    else item by item."""
+    else item by item; the report tallies' change recorded in ``tally``."""
     if sync_plan.repeats_an_id(items):
-        return await sync_items.apply_each(session, actor, items)
+        return await sync_items.apply_each(session, actor, items, tally)
     for _ in range(ATTEMPTS):
         plan = await sync_plan.plan(session, actor, items)
         if not plan.accepted:
             return plan.item_results()  # a replay: nothing to write
         try:
-            async with session.begin_nested():
-                # Before the writes: plan.updated_ids() are stored as they were read, and
-                # plan.created_ids() are not stored yet.
+            # A raced attempt rolls back to the savepoint and plans again; what the tally
+            # recorded in it is dropped with it.
+            async with tally.item(), session.begin_nested():
+                await tally.retract(session, plan.updated_ids())
                 await sync_write.write(session, actor, plan)
-                # After the writes, before the commit: the rows of plan.created_ids() and
-                # plan.updated_ids() are as this sync left them. A raced attempt rolls
-                # back to the savepoint and plans again, so work here is redone with it.
+                tally.add([*plan.created_ids(), *plan.updated_ids()])
         except sync_write.Raced:
             continue
         except IntegrityError:
             break
         return plan.item_results()
-    return await sync_items.apply_each(session, actor, items)
+    return await sync_items.apply_each(session, actor, items, tally)

@@ -43,6 +43,7 @@ from server.campaigns.sync_rules import (
     theme_names,
 )
 from server.campaigns.sync_types import ConversationData, FollowUpData, ItemResult
+from server.campaigns.tallies import Tally
 from server.core.errors import Problem, UserError, UserErrorCode
 from server.core.models import utcnow
 from server.security.access import Actor
@@ -54,12 +55,13 @@ class _Batch:
 
     campaigns: dict[uuid.UUID, Campaign | None] = field(default_factory=dict)
     versions: dict[tuple[uuid.UUID, int], QuestionSet | None] = field(default_factory=dict)
+    tally: Tally = field(default_factory=Tally)
 
 
 async def apply_each(
-    session: AsyncSession, actor: Actor, items: Sequence[ConversationData]
+    session: AsyncSession, actor: Actor, items: Sequence[ConversationData], tally: Tally
 ) -> list[ItemResult]:
-    batch = _Batch()
+    batch = _Batch(tally=tally)
     return [await _one(session, actor, item, batch) for item in items]
 
 
@@ -81,7 +83,7 @@ async def _attempt(
 ) -> ItemResult:
     problems: list[Problem] = []
     try:
-        async with session.begin_nested():
+        async with batch.tally.item(), session.begin_nested():
             status, conversation = await _apply(session, actor, item, batch, problems)
     except UserError as error:
         return ItemResult(item.id, SyncStatus.REJECTED, problems=error.problems)
@@ -155,6 +157,7 @@ async def _apply(
         )
         session.add(conversation)
     else:
+        await batch.tally.retract(session, [existing.id])
         conversation = existing
         for key, value in values.items():
             setattr(conversation, key, value)
@@ -181,6 +184,7 @@ async def _apply(
     if item.follow_up is not None:
         await _follow_up(session, actor, conversation, item.follow_up, problems)
     await session.flush()
+    batch.tally.add([conversation.id])
     return status, conversation
 
 

@@ -210,6 +210,30 @@ def _outbox(args: argparse.Namespace) -> int:
     return 0
 
 
+def _recount_tallies(args: argparse.Namespace) -> int:
+    import uuid
+
+    from server.campaigns.tallies import recount
+    from server.core.services import Services
+
+    try:
+        ids = [uuid.UUID(i) for i in args.campaign_ids]
+    except ValueError:
+        print("error: campaign ids are UUIDs", file=sys.stderr)
+        return 2
+
+    async def run() -> None:
+        services = Services.create(get_settings())
+        try:
+            async with services.db.session() as session:
+                print(f"recounted the tallies of {await recount(session, ids)} campaigns")
+        finally:
+            await services.close()
+
+    asyncio.run(run())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="doorstep", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -243,6 +267,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("notifications", _notifications, "delivery status; resend dead deliveries")
     p.add_argument("action", choices=["status", "requeue"])
     p.add_argument("ids", nargs="*", help="delivery ids to requeue (default: every dead one)")
+    p = add("recount-tallies", _recount_tallies, "recount campaign report tallies (a repair)")
+    p.add_argument("campaign_ids", nargs="*", help="campaign ids (default: every campaign)")
     p = add("outbox", _outbox, "outbox status and dead rows; requeue dead rows")
     p.add_argument("action", choices=["status", "requeue"])
     which = p.add_mutually_exclusive_group()
