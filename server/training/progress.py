@@ -48,7 +48,7 @@ from server.training.models import (
 ATTENDANCE_SHARE = (3, 4)  # at least 3 of every 4 sessions held
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Progress:
     enrolment_id: uuid.UUID
     cohort_id: uuid.UUID
@@ -236,10 +236,10 @@ def figures_of(session: AsyncSession) -> sa.Select[Any]:
     return _FIGURES[session.get_bind().dialect.name]
 
 
-def _statement(session: AsyncSession, where: sa.ColumnElement[bool]) -> sa.Select[Any]:
+def _statement(dialect: str, where: sa.ColumnElement[bool]) -> sa.Select[Any]:
     # OFFSET 0 keeps PostgreSQL from inlining the figures into the verdicts, which would
     # count each of them twice.
-    inner = figures_of(session).where(where).offset(0).subquery()
+    inner = _FIGURES[dialect].where(where).offset(0).subquery()
     verdicts = on_track_rule(inner.c)
     return sa.select(
         inner,
@@ -276,17 +276,16 @@ def _progress(row: Any) -> Progress:
 
 
 async def _run(
-    session: AsyncSession,
-    where: sa.ColumnElement[bool],
-    values: dict[str, Any],
-    now: datetime | None,
+    session: AsyncSession, statement: sa.Select[Any], values: dict[str, Any], now: datetime | None
 ) -> list[Progress]:
-    rows = await session.execute(_statement(session, where), {**values, **params(now or utcnow())})
+    rows = await session.execute(statement, {**values, **params(now or utcnow())})
     return [_progress(row) for row in rows]
 
 
 _BY_ENROLMENTS = col(Enrolment.id).in_(sa.bindparam("enrolment_ids", expanding=True))
 BY_COHORTS = col(Enrolment.cohort_id).in_(sa.bindparam("cohort_ids", expanding=True))
+# Built once: SQLAlchemy then computes its cache key once (docs/decisions/0009).
+_OF_ENROLMENTS = {d: _statement(d, _BY_ENROLMENTS) for d in _FIGURES}
 
 
 async def progress_of(
@@ -296,7 +295,8 @@ async def progress_of(
     has checked the enrolments are the reader's to see."""
     if not enrolment_ids:
         return {}
-    found = await _run(session, _BY_ENROLMENTS, {"enrolment_ids": list(enrolment_ids)}, now)
+    statement = _OF_ENROLMENTS[session.get_bind().dialect.name]
+    found = await _run(session, statement, {"enrolment_ids": list(enrolment_ids)}, now)
     return {p.enrolment_id: p for p in found}
 
 
@@ -311,4 +311,5 @@ async def progress_in_cohorts(
     them), in one statement."""
     if not cohort_ids:
         return []
-    return await _run(session, sa.and_(BY_COHORTS, *where), {"cohort_ids": list(cohort_ids)}, now)
+    statement = _statement(session.get_bind().dialect.name, sa.and_(BY_COHORTS, *where))
+    return await _run(session, statement, {"cohort_ids": list(cohort_ids)}, now)
