@@ -439,15 +439,36 @@ async def test_the_conversation_target_is_the_elapsed_share_rounded_down(
     assert (seen["conversationsLogged"], seen["onTrack"]) == (1, True)
 
 
-def test_expected_conversations_at_the_edges() -> None:
+async def test_expected_conversations_at_the_edges(services: Services) -> None:
     start, end = date(2027, 1, 1), date(2027, 1, 11)
-    assert expected_conversations(None, start, end, date(2027, 1, 6)) == 0
-    assert expected_conversations(0, start, end, date(2027, 1, 6)) == 0
-    assert expected_conversations(7, start, end, date(2026, 12, 1)) == 0  # not started
-    assert expected_conversations(7, start, end, start) == 0
-    assert expected_conversations(7, start, end, date(2027, 1, 4)) == 2  # 2.1
-    assert expected_conversations(7, start, end, date(2027, 2, 1)) == 7  # ended
-    assert expected_conversations(3, start, start, start) == 3  # a one-day cohort
+
+    async def expected(target: int | None, starts_on: date, ends_on: date, on: date) -> int:
+        async with services.db.session() as session:
+            dialect = session.get_bind().dialect.name
+            found = await session.scalar(
+                sa.select(
+                    expected_conversations(
+                        sa.literal(target, sa.Integer),
+                        sa.literal(starts_on, sa.Date),
+                        sa.literal(ends_on, sa.Date),
+                        sa.literal(on, sa.Date),
+                        dialect,
+                    )
+                )
+            )
+        assert isinstance(found, int)
+        return found
+
+    assert await expected(None, start, end, date(2027, 1, 6)) == 0
+    assert await expected(0, start, end, date(2027, 1, 6)) == 0
+    assert await expected(7, start, end, date(2026, 12, 1)) == 0  # not started
+    assert await expected(7, start, end, start) == 0
+    assert await expected(7, start, end, date(2027, 1, 4)) == 2  # 2.1
+    assert await expected(7, start, end, date(2027, 1, 10)) == 6  # 6.3
+    assert await expected(7, start, end, end) == 7
+    assert await expected(7, start, end, date(2027, 2, 1)) == 7  # ended
+    assert await expected(3, start, start, start) == 3  # a one-day cohort
+    assert await expected(3, start, start, date(2026, 12, 31)) == 0  # before its day
 
 
 def test_the_projection_is_the_current_rate_times_the_days_left() -> None:

@@ -331,7 +331,8 @@ async def measure(options: Options, work_dir: Path, profile_out: Path) -> Measur
                     f"{measured.fixed_rate['first_failure']}"
                 )
         if options.profile:
-            w = BY_NAME[options.profile]
+            # The workload as `available` filled in its seeded ids.
+            w = next(c for c in chosen if c.name == options.profile)
             print(f"profiling {w.name} with py-spy ...", flush=True)
             measured.profile = await profile(
                 servers[w.server], w, tokens, options, work_dir, profile_out

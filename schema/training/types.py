@@ -8,6 +8,7 @@ TrainingLoaders, so a page of any size costs the same statements (docs/decisions
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable
 from datetime import date, datetime
 from typing import Any
 
@@ -17,7 +18,7 @@ import strawberry
 from schema.accounts.loaders import AccountsLoaders
 from schema.accounts.types import UserType
 from schema.context import Info
-from schema.pagination import Connection, connection, page_request
+from schema.pagination import Connection, connection, page_request, selects
 from schema.training.enums import EnrolmentStatus
 from schema.training.loaders import TrainingLoaders
 from schema.training.session_types import TrainingSessionType
@@ -236,7 +237,9 @@ class CohortType:
             page: Page[Row] = await enrolments.list_enrolments(
                 session, ctx.require_actor(), self._id, request
             )
-        return connection(ctx, page, EnrolmentType.of)
+        nodes = {row.id: EnrolmentType.of(row) for row in page.items}
+        await preload_enrolments(info, list(nodes.values()), "edges", "node")
+        return connection(ctx, page, lambda row: nodes[row.id])
 
     @strawberry.field(description="Its sessions, earliest first, cancelled ones included.")
     async def training_sessions(
@@ -254,6 +257,9 @@ class EnrolmentType:
     _id: strawberry.Private[uuid.UUID]
     _cohort_id: strawberry.Private[uuid.UUID]
     _trainee_id: strawberry.Private[uuid.UUID]
+    # Set by a list resolver that preloaded them for its page (docs/decisions/0009).
+    _trainee: strawberry.Private[UserType | None] = None
+    _progress: strawberry.Private[TraineeProgressType | None] = None
 
     @classmethod
     def of(cls, row: Any) -> EnrolmentType:
@@ -268,8 +274,13 @@ class EnrolmentType:
             _trainee_id=row.trainee_id,
         )
 
-    @strawberry.field
-    async def trainee(self, info: Info) -> UserType:
+    @strawberry.field(graphql_type=UserType)
+    def trainee(self, info: Info) -> UserType | Awaitable[UserType]:
+        if self._trainee is not None:
+            return self._trainee
+        return self._load_trainee(info)
+
+    async def _load_trainee(self, info: Info) -> UserType:
         row = await info.context.loaders(AccountsLoaders).user.load(self._trainee_id)
         assert row is not None
         return UserType.of(row)
@@ -280,8 +291,33 @@ class EnrolmentType:
         assert row is not None
         return CohortType.of(row)
 
-    @strawberry.field
-    async def progress(self, info: Info) -> TraineeProgressType:
+    @strawberry.field(graphql_type=TraineeProgressType)
+    def progress(self, info: Info) -> TraineeProgressType | Awaitable[TraineeProgressType]:
+        if self._progress is not None:
+            return self._progress
+        return self._load_progress(info)
+
+    async def _load_progress(self, info: Info) -> TraineeProgressType:
         found = await info.context.loaders(TrainingLoaders).progress.load(self._id)
         assert found is not None
         return TraineeProgressType.of(found)
+
+
+async def preload_enrolments(info: Info, nodes: list[EnrolmentType], *path: str) -> None:
+    """The trainees and progress the selection asks of each enrolment (``path``: the
+    GraphQL names from the field to an enrolment), loaded for the whole page in one
+    statement each and handed to the nodes, so graphql-core awaits nothing per item."""
+    if not nodes:
+        return
+    ctx = info.context
+    if selects(info, *path, "trainee"):
+        trainee_ids = list(dict.fromkeys(n._trainee_id for n in nodes))
+        users = await ctx.loaders(AccountsLoaders).user.load_many(trainee_ids)
+        people = {u.id: UserType.of(u) for u in users if u is not None}
+        for node in nodes:
+            node._trainee = people.get(node._trainee_id)
+    if selects(info, *path, "progress"):
+        ids = [n._id for n in nodes]
+        found = await ctx.loaders(TrainingLoaders).progress.load_many(ids)
+        for node, p in zip(nodes, found, strict=True):
+            node._progress = TraineeProgressType.of(p) if p is not None else None

@@ -24,7 +24,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -48,7 +48,7 @@ from server.training.models import (
 ATTENDANCE_SHARE = (3, 4)  # at least 3 of every 4 sessions held
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Progress:
     enrolment_id: uuid.UUID
     cohort_id: uuid.UUID
@@ -63,6 +63,10 @@ class Progress:
     target_conversations: int | None
     # What the trainee should have logged by today (the target at the elapsed share).
     expected_conversations: int
+    # The rule's verdicts, computed by the statement (``on_track_rule``).
+    attendance_met: bool
+    conversations_on_track: bool
+    on_track: bool
     programme_name: str
     cohort_name: str
 
@@ -70,23 +74,6 @@ class Progress:
     def attendance_rate(self) -> float | None:
         """Attended of held, 0..1; None while no session has been held."""
         return self.sessions_attended / self.sessions_held if self.sessions_held else None
-
-    @property
-    def attendance_met(self) -> bool:
-        need, of = ATTENDANCE_SHARE
-        return self.sessions_attended * of >= self.sessions_held * need
-
-    @property
-    def conversations_on_track(self) -> bool:
-        return self.conversations_logged >= self.expected_conversations
-
-    @property
-    def on_track(self) -> bool:
-        if self.status == EnrolmentStatus.COMPLETED:
-            return True
-        if self.status == EnrolmentStatus.WITHDRAWN:
-            return False
-        return self.attendance_met and self.conversations_on_track
 
     @property
     def behind_reasons(self) -> list[str]:
@@ -107,15 +94,53 @@ class Progress:
         )
 
 
-def expected_conversations(target: int | None, starts_on: date, ends_on: date, today: date) -> int:
-    """The target at the share of the cohort's days elapsed by ``today``, rounded down."""
-    if not target:
-        return 0
-    length = (ends_on - starts_on).days
-    if length <= 0:
-        return target if today >= starts_on else 0
-    elapsed = min(max((today - starts_on).days, 0), length)
-    return target * elapsed // length
+def _days(later: Any, earlier: Any, dialect: str) -> sa.ColumnElement[int]:
+    """Whole days from ``earlier`` to ``later`` (dates)."""
+    if dialect == "postgresql":
+        return sa.type_coerce(later - earlier, sa.Integer)
+    # SQLite keeps dates as ISO text.
+    return sa.cast(sa.func.julianday(later) - sa.func.julianday(earlier), sa.Integer)
+
+
+def expected_conversations(
+    target: Any, starts_on: Any, ends_on: Any, today: Any, dialect: str
+) -> sa.ColumnElement[int]:
+    """The target at the share of the cohort's days elapsed by ``today``, rounded down:
+    0 without a target (0 or null); ``elapsed`` is 0 before the start and ``length``
+    after the end; a cohort of no length is wholly elapsed from its day on."""
+    length = _days(ends_on, starts_on, dialect)
+    elapsed = sa.case(
+        (today <= starts_on, 0), (today >= ends_on, length), else_=_days(today, starts_on, dialect)
+    )
+    return sa.case(
+        (sa.func.coalesce(target, 0) == 0, 0),
+        (length <= 0, sa.case((today >= starts_on, target), else_=0)),
+        else_=target * elapsed // length,
+    )
+
+
+@dataclass(frozen=True)
+class Verdicts:
+    attendance_met: sa.ColumnElement[bool]
+    conversations_on_track: sa.ColumnElement[bool]
+    on_track: sa.ColumnElement[bool]
+
+
+def on_track_rule(figures: Any) -> Verdicts:
+    """The on-track rule over a row of ``status``, ``held``, ``attended``, ``logged`` and
+    ``expected`` (a subquery's columns): the one definition, for a trainee's progress and
+    a cohort's counts alike."""
+    need, of = ATTENDANCE_SHARE
+    attendance = figures.attended * of >= figures.held * need
+    conversations = figures.logged >= figures.expected
+    return Verdicts(
+        attendance_met=attendance,
+        conversations_on_track=conversations,
+        on_track=sa.or_(
+            figures.status == EnrolmentStatus.COMPLETED,
+            sa.and_(figures.status == EnrolmentStatus.ACTIVE, attendance, conversations),
+        ),
+    )
 
 
 def _held() -> list[sa.ColumnElement[bool]]:
@@ -134,7 +159,9 @@ def _since_cohort_start(dialect: str) -> sa.ColumnElement[bool]:
     return occurred >= col(Cohort.starts_on)
 
 
-def _statement(dialect: str) -> sa.Select[Any]:
+def figures(dialect: str) -> sa.Select[Any]:
+    """Every enrolment's figures (one row each; add a ``where``). Read it as a subquery:
+    PostgreSQL then computes only the columns the outer statement uses."""
     count = sa.func.count()
     held = (
         sa.select(count)
@@ -176,6 +203,11 @@ def _statement(dialect: str) -> sa.Select[Any]:
         )
         .scalar_subquery()
     )
+    target = col(Programme.target_conversations_per_trainee)
+    today = sa.bindparam("today", type_=sa.Date)
+    expected = expected_conversations(
+        target, col(Cohort.starts_on), col(Cohort.ends_on), today, dialect
+    )
     return (
         sa.select(
             col(Enrolment.id),
@@ -183,26 +215,46 @@ def _statement(dialect: str) -> sa.Select[Any]:
             col(Enrolment.trainee_id),
             col(Enrolment.status),
             col(Cohort.name).label("cohort_name"),
-            col(Cohort.starts_on),
-            col(Cohort.ends_on),
             col(Programme.name).label("programme_name"),
-            col(Programme.target_conversations_per_trainee).label("target"),
+            target.label("target"),
             held.label("held"),
             attended.label("attended"),
             signed.label("signed"),
             total.label("total"),
             logged.label("logged"),
+            expected.label("expected"),
         )
         .join(Cohort, col(Cohort.id) == col(Enrolment.cohort_id))
         .join(Programme, col(Programme.id) == col(Cohort.programme_id))
     )
 
 
-_STATEMENTS = {dialect: _statement(dialect) for dialect in ("postgresql", "sqlite")}
+_FIGURES = {dialect: figures(dialect) for dialect in ("postgresql", "sqlite")}
 
 
-def _progress(row: Any, today: date) -> Progress:
-    target = row.target or None
+def figures_of(session: AsyncSession) -> sa.Select[Any]:
+    return _FIGURES[session.get_bind().dialect.name]
+
+
+def _statement(dialect: str, where: sa.ColumnElement[bool]) -> sa.Select[Any]:
+    # OFFSET 0 keeps PostgreSQL from inlining the figures into the verdicts, which would
+    # count each of them twice.
+    inner = _FIGURES[dialect].where(where).offset(0).subquery()
+    verdicts = on_track_rule(inner.c)
+    return sa.select(
+        inner,
+        verdicts.attendance_met.label("attendance_met"),
+        verdicts.conversations_on_track.label("conversations_on_track"),
+        verdicts.on_track.label("on_track"),
+    )
+
+
+def params(now: datetime) -> dict[str, Any]:
+    """The bind parameters of ``figures``, as of ``now``."""
+    return {"now": now, "today": now.date()}
+
+
+def _progress(row: Any) -> Progress:
     return Progress(
         enrolment_id=row.id,
         cohort_id=row.cohort_id,
@@ -213,28 +265,27 @@ def _progress(row: Any, today: date) -> Progress:
         competencies_signed=row.signed,
         competencies_total=row.total,
         conversations_logged=row.logged,
-        target_conversations=target,
-        expected_conversations=expected_conversations(target, row.starts_on, row.ends_on, today),
+        target_conversations=row.target or None,
+        expected_conversations=row.expected,
+        attendance_met=bool(row.attendance_met),
+        conversations_on_track=bool(row.conversations_on_track),
+        on_track=bool(row.on_track),
         programme_name=row.programme_name,
         cohort_name=row.cohort_name,
     )
 
 
 async def _run(
-    session: AsyncSession,
-    where: sa.ColumnElement[bool],
-    params: dict[str, Any],
-    now: datetime | None,
+    session: AsyncSession, statement: sa.Select[Any], values: dict[str, Any], now: datetime | None
 ) -> list[Progress]:
-    now = now or utcnow()
-    stmt = _STATEMENTS[session.get_bind().dialect.name].where(where)
-    rows = await session.execute(stmt, {**params, "now": now})
-    today = now.date()
-    return [_progress(row, today) for row in rows]
+    rows = await session.execute(statement, {**values, **params(now or utcnow())})
+    return [_progress(row) for row in rows]
 
 
 _BY_ENROLMENTS = col(Enrolment.id).in_(sa.bindparam("enrolment_ids", expanding=True))
-_BY_COHORTS = col(Enrolment.cohort_id).in_(sa.bindparam("cohort_ids", expanding=True))
+BY_COHORTS = col(Enrolment.cohort_id).in_(sa.bindparam("cohort_ids", expanding=True))
+# Built once: SQLAlchemy then computes its cache key once (docs/decisions/0009).
+_OF_ENROLMENTS = {d: _statement(d, _BY_ENROLMENTS) for d in _FIGURES}
 
 
 async def progress_of(
@@ -244,7 +295,8 @@ async def progress_of(
     has checked the enrolments are the reader's to see."""
     if not enrolment_ids:
         return {}
-    found = await _run(session, _BY_ENROLMENTS, {"enrolment_ids": list(enrolment_ids)}, now)
+    statement = _OF_ENROLMENTS[session.get_bind().dialect.name]
+    found = await _run(session, statement, {"enrolment_ids": list(enrolment_ids)}, now)
     return {p.enrolment_id: p for p in found}
 
 
@@ -259,4 +311,5 @@ async def progress_in_cohorts(
     them), in one statement."""
     if not cohort_ids:
         return []
-    return await _run(session, sa.and_(_BY_COHORTS, *where), {"cohort_ids": list(cohort_ids)}, now)
+    statement = _statement(session.get_bind().dialect.name, sa.and_(BY_COHORTS, *where))
+    return await _run(session, statement, {"cohort_ids": list(cohort_ids)}, now)

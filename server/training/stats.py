@@ -1,7 +1,7 @@
 """Figures of cohorts and programmes, for any number of them in one statement each.
 
 Cohort stats: trainees, active, completed, withdrawn, and among the ACTIVE ones how many
-are on track and behind (server/training/progress.py's rule).
+are on track and behind (server/training/progress.py's rule, in SQL).
 
 Programme progress: the same counts over all its cohorts, and the projection:
 ``projected = completed + floor(completed / elapsed * remaining)``, where ``elapsed`` is
@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,7 +25,7 @@ from sqlmodel import col
 from server.core.models import utcnow
 from server.training.enums import EnrolmentStatus
 from server.training.models import Cohort, Enrolment, Programme
-from server.training.progress import progress_in_cohorts
+from server.training.progress import BY_COHORTS, figures_of, on_track_rule, params
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,19 @@ class ProgrammeProgress(Counts):
     on_track: bool = False
 
 
+def _cohort_counts(session: AsyncSession, where: sa.ColumnElement[bool]) -> sa.Select[Any]:
+    """One row per cohort with an enrolment ``where`` lets through; on track and behind by
+    the rule trainees' progress shows (``on_track_rule``), counted in the database."""
+    figures = figures_of(session).where(where).subquery()
+    active = figures.c.status == EnrolmentStatus.ACTIVE
+    return sa.select(
+        figures.c.cohort_id,
+        sa.func.count().label("trainees"),
+        *(_tally(figures.c.status == s).label(s.value.lower()) for s in EnrolmentStatus),
+        _tally(sa.and_(active, on_track_rule(figures.c).on_track)).label("on_track"),
+    ).group_by(figures.c.cohort_id)
+
+
 async def cohort_stats(
     session: AsyncSession,
     cohort_ids: Sequence[uuid.UUID],
@@ -54,19 +68,29 @@ async def cohort_stats(
     now: datetime | None = None,
 ) -> dict[uuid.UUID, CohortStats]:
     """Stats by cohort id (every id given), over the enrolments ``where`` lets through."""
-    tallies: dict[uuid.UUID, dict[str, int]] = {c: {} for c in cohort_ids}
-    for p in await progress_in_cohorts(session, cohort_ids, now, where=where):
-        tally = tallies[p.cohort_id]
-        keys = ["trainee_count", f"{p.status.value.lower()}_count"]
-        if p.status == EnrolmentStatus.ACTIVE:
-            keys.append("on_track_count" if p.on_track else "behind_count")
-        for key in keys:
-            tally[key] = tally.get(key, 0) + 1
-    return {c: CohortStats(**t) for c, t in tallies.items()}
+    found = {c: CohortStats() for c in cohort_ids}
+    if not cohort_ids:
+        return found
+    statement = _cohort_counts(session, sa.and_(BY_COHORTS, *where))
+    values = {"cohort_ids": list(cohort_ids), **params(now or utcnow())}
+    for row in await session.execute(statement, values):
+        found[row.cohort_id] = CohortStats(
+            trainee_count=row.trainees,
+            active_count=row.active,
+            completed_count=row.completed,
+            withdrawn_count=row.withdrawn,
+            on_track_count=row.on_track,
+            behind_count=row.active - row.on_track,
+        )
+    return found
+
+
+def _tally(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
+    return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
 
 
 def _count(status: EnrolmentStatus) -> sa.ColumnElement[int]:
-    return sa.func.coalesce(sa.func.sum(sa.case((col(Enrolment.status) == status, 1), else_=0)), 0)
+    return _tally(col(Enrolment.status) == status)
 
 
 _PROGRAMMES = (
