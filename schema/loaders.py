@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from server.core.bulk import read_rows
+
 if TYPE_CHECKING:
     from schema.context import Context
 
@@ -23,12 +25,13 @@ LoadFn = Callable[[list[uuid.UUID]], Coroutine[Any, Any, Sequence[Any]]]
 def rows_by_id(ctx: Context, stmt: sa.Select[*tuple[Any, ...]]) -> LoadFn:
     """Plain rows by id (the first column), from ``stmt``: a statement built once, taking
     ``ids`` (an expanding parameter) and ``organisation_id`` (the caller's), which a
-    scoped statement compares with the table's own (see ``by_ids``)."""
+    scoped statement compares with the table's own (see ``by_ids``). Read without the
+    ORM's result machinery (``read_rows``): a page's relations are hundreds of rows."""
 
     async def load(ids: list[uuid.UUID]) -> list[Any]:
         params = {"ids": ids, "organisation_id": organisation_of(ctx)}
         async with ctx.db() as session:
-            rows = {row[0]: row for row in await session.execute(stmt, params)}
+            rows = {row[0]: row for row in await read_rows(session, stmt, params)}
         return [rows.get(i) for i in ids]
 
     return load
