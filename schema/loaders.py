@@ -9,8 +9,8 @@ new domain adds its loaders without editing a shared file.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Coroutine, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Sequence
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import sqlalchemy as sa
 
@@ -18,6 +18,8 @@ from server.core.bulk import read_rows
 
 if TYPE_CHECKING:
     from schema.context import Context
+
+T = TypeVar("T")
 
 LoadFn = Callable[[list[uuid.UUID]], Coroutine[Any, Any, Sequence[Any]]]
 
@@ -50,3 +52,18 @@ def by_ids(columns: Sequence[Any], scoped: Any = None) -> sa.Select[*tuple[Any, 
 
 def organisation_of(ctx: Context) -> uuid.UUID | None:
     return ctx.actor.organisation_id if ctx.actor else None
+
+
+class Later(Generic[T]):
+    """An awaitable that starts ``load(*args)`` only when awaited: the value of a plain
+    field whose value a list resolver may instead have preloaded (docs/decisions/0009).
+    Unlike a coroutine, one that is never awaited (the field was not asked for) is no
+    warning and costs nothing but itself."""
+
+    __slots__ = ("_args", "_load")
+
+    def __init__(self, load: Callable[..., Awaitable[T]], *args: Any) -> None:
+        self._load, self._args = load, args
+
+    def __await__(self) -> Generator[Any, None, T]:
+        return self._load(*self._args).__await__()
