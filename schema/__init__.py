@@ -14,6 +14,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from schema.documents import CachedDocuments, DocumentCache
+from schema.execution import Executor
 from schema.limits import DocumentLimits, Limits, limits_rule
 from schema.logcontext import LogContext
 from schema.root import Mutation, Query, Subscription
@@ -85,6 +86,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         mutation=Mutation,
         subscription=Subscription,
         extensions=extensions,
+        execution_context_class=Executor,
         config=StrawberryConfig(disable_field_suggestions=settings.is_production),
         scalar_overrides=SCALAR_OVERRIDES,
     )

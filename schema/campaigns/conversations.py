@@ -199,7 +199,7 @@ class ConversationQueries:
             page = await conversations.list_changes(
                 session, ctx.require_actor(), campaign_id, filter.updated_since, request
             )
-        nodes = {row.id: ConversationType.of(row) for row in page.items}
+        nodes = {row.id: ConversationType.of(row, info) for row in page.items}
         await preload_conversations(info, list(nodes.values()), "edges", "node")
         return connection(ctx, page, lambda row: nodes[row.id])
 
@@ -214,7 +214,7 @@ class ConversationQueries:
             row = await conversations.get_conversation(
                 session, ctx.require_actor(), conversation_id
             )
-        return ConversationType.of(row) if row else None
+        return ConversationType.of(row, info) if row else None
 
     @strawberry.field(
         permission_classes=[IsAuthenticated],
@@ -252,7 +252,8 @@ class ConversationMutations:
                 session, ctx.services, ctx.require_actor(), items
             )
         nodes = [
-            ConversationType.of(r.conversation) if r.conversation else None for r in result.results
+            ConversationType.of(r.conversation, info) if r.conversation else None
+            for r in result.results
         ]
         await preload_conversations(
             info, [n for n in nodes if n is not None], "results", "conversation"

@@ -41,6 +41,7 @@ from server.campaigns.models import (
     Resident,
     Theme,
 )
+from server.core.bulk import read_rows
 
 if TYPE_CHECKING:
     from schema.context import Context
@@ -97,7 +98,7 @@ def grouped(ctx: Context, stmt: sa.Select[Any]) -> Callable[[list[uuid.UUID]], A
         params = {"ids": ids, "organisation_id": organisation_of(ctx)}
         groups: dict[uuid.UUID, list[Row]] = defaultdict(list)
         async with ctx.db() as session:
-            for row in await session.execute(stmt, params):
+            for row in await read_rows(session, stmt, params):
                 groups[row.group_id].append(row)
         return [groups[i] for i in ids]
 

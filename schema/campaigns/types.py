@@ -29,6 +29,7 @@ from schema.campaigns.enums import (
 )
 from schema.campaigns.loaders import CampaignsLoaders
 from schema.context import Info
+from schema.loaders import Later
 from schema.pagination import Connection, selects
 from server.campaigns import report
 from server.campaigns.access import sees_all
@@ -393,7 +394,11 @@ async def _load_resident(info: Info, resident_id: uuid.UUID) -> ResidentType | N
 @strawberry.type(name="Conversation")
 class ConversationType:
     """A listening conversation. Never deleted: an erasure redacts it (``redactedAt`` set,
-    identifying fields null) and bumps its version."""
+    identifying fields null) and bumps its version.
+
+    Its relations are plain fields (no resolver, no Info per item): the value when a list
+    resolver preloaded it for its page (``preload_conversations``), else a ``Later`` that
+    loads it if the field is asked for."""
 
     id: strawberry.ID
     version: int
@@ -404,19 +409,24 @@ class ConversationType:
     wants_involvement: bool | None
     notes: str | None
     redacted_at: datetime | None
+    organiser: UserType | Awaitable[UserType] = strawberry.field(graphql_type=UserType)
+    themes: list[ThemeType] | Awaitable[list[ThemeType]] = strawberry.field(
+        graphql_type=list[ThemeType]
+    )
+    answers: list[AnswerType] | Awaitable[list[AnswerType]] = strawberry.field(
+        graphql_type=list[AnswerType]
+    )
+    resident: ResidentType | Awaitable[ResidentType | None] | None = strawberry.field(
+        graphql_type=ResidentType | None
+    )
     _id: strawberry.Private[uuid.UUID]
-    _campaign_id: strawberry.Private[uuid.UUID]
     _organiser_id: strawberry.Private[uuid.UUID]
     _resident_id: strawberry.Private[uuid.UUID | None]
-    # Set by a list resolver that preloaded them for its page.
-    _themes: strawberry.Private[list[ThemeType] | None] = None
-    _answers: strawberry.Private[list[AnswerType] | None] = None
-    _organiser: strawberry.Private[UserType | None] = None
-    _resident: strawberry.Private[ResidentType | None] = None
 
     @classmethod
-    def of(cls, row: Any) -> ConversationType:
+    def of(cls, row: Any, info: Info) -> ConversationType:
         """From a Conversation or a row of CONVERSATION_COLUMNS."""
+        resident_id = row.resident_id
         return cls(
             id=strawberry.ID(str(row.id)),
             version=row.version,
@@ -427,48 +437,30 @@ class ConversationType:
             wants_involvement=row.wants_involvement,
             notes=row.notes,
             redacted_at=row.redacted_at,
+            organiser=Later(_load_organiser, info, row.organiser_id),
+            themes=Later(_load_themes, info, row.id),
+            answers=Later(_load_answers, info, row.id),
+            resident=None if resident_id is None else Later(_load_resident, info, resident_id),
             _id=row.id,
-            _campaign_id=row.campaign_id,
             _organiser_id=row.organiser_id,
-            _resident_id=row.resident_id,
+            _resident_id=resident_id,
         )
 
-    @strawberry.field(graphql_type=UserType)
-    def organiser(self, info: Info) -> UserType | Awaitable[UserType]:
-        if self._organiser is not None:
-            return self._organiser
-        return self._load_organiser(info)
 
-    async def _load_organiser(self, info: Info) -> UserType:
-        row = await info.context.loaders(AccountsLoaders).user.load(self._organiser_id)
-        assert row is not None
-        return UserType.of(row)
+async def _load_organiser(info: Info, user_id: uuid.UUID) -> UserType:
+    row = await info.context.loaders(AccountsLoaders).user.load(user_id)
+    assert row is not None
+    return UserType.of(row)
 
-    @strawberry.field(graphql_type=list[ThemeType])
-    def themes(self, info: Info) -> list[ThemeType] | Awaitable[list[ThemeType]]:
-        if self._themes is not None:
-            return self._themes
-        return self._load_themes(info)
 
-    async def _load_themes(self, info: Info) -> list[ThemeType]:
-        rows = await info.context.loaders(CampaignsLoaders).conversation_themes.load(self._id)
-        return [ThemeType.of(row) for row in rows]
+async def _load_themes(info: Info, conversation_id: uuid.UUID) -> list[ThemeType]:
+    rows = await info.context.loaders(CampaignsLoaders).conversation_themes.load(conversation_id)
+    return [ThemeType.of(row) for row in rows]
 
-    @strawberry.field(graphql_type=list[AnswerType])
-    def answers(self, info: Info) -> list[AnswerType] | Awaitable[list[AnswerType]]:
-        if self._answers is not None:
-            return self._answers
-        return self._load_answers(info)
 
-    async def _load_answers(self, info: Info) -> list[AnswerType]:
-        rows = await info.context.loaders(CampaignsLoaders).answers.load(self._id)
-        return [AnswerType.of(row) for row in rows]
-
-    @strawberry.field(graphql_type=ResidentType | None)
-    def resident(self, info: Info) -> ResidentType | Awaitable[ResidentType | None] | None:
-        if self._resident_id is None or self._resident is not None:
-            return self._resident
-        return _load_resident(info, self._resident_id)
+async def _load_answers(info: Info, conversation_id: uuid.UUID) -> list[AnswerType]:
+    rows = await info.context.loaders(CampaignsLoaders).answers.load(conversation_id)
+    return [AnswerType.of(row) for row in rows]
 
 
 async def preload_conversations(info: Info, nodes: list[ConversationType], *path: str) -> None:
@@ -487,17 +479,19 @@ async def preload_conversations(info: Info, nodes: list[ConversationType], *path
     if asks("themes"):
         themes = dict(zip(ids, await loaders.conversation_themes.load_many(ids), strict=True))
         for node in nodes:
-            node._themes = [ThemeType.of(row) for row in themes[node._id]]
+            node.themes = [ThemeType.of(row) for row in themes[node._id]]
     if asks("answers"):
         answers = dict(zip(ids, await loaders.answers.load_many(ids), strict=True))
         for node in nodes:
-            node._answers = [AnswerType.of(row) for row in answers[node._id]]
+            node.answers = [AnswerType.of(row) for row in answers[node._id]]
     if asks("organiser"):
         organiser_ids = list(dict.fromkeys(n._organiser_id for n in nodes))
         users = await ctx.loaders(AccountsLoaders).user.load_many(organiser_ids)
         by_id = {u.id: UserType.of(u) for u in users if u is not None}
         for node in nodes:
-            node._organiser = by_id.get(node._organiser_id)
+            found = by_id.get(node._organiser_id)
+            if found is not None:
+                node.organiser = found
     resident_ids = list(dict.fromkeys(n._resident_id for n in nodes if n._resident_id))
     if resident_ids and asks("resident"):
         contact = _sees_contact(info)
@@ -505,7 +499,7 @@ async def preload_conversations(info: Info, nodes: list[ConversationType], *path
         people = {r.id: ResidentType.of(r, contact=contact) for r in rows if r is not None}
         for node in nodes:
             if node._resident_id is not None:
-                node._resident = people.get(node._resident_id)
+                node.resident = people.get(node._resident_id)
 
 
 @strawberry.type(name="FollowUp")
@@ -560,7 +554,7 @@ class FollowUpType:
         if self._conversation_id is None:
             return None
         row = await info.context.loaders(CampaignsLoaders).conversation.load(self._conversation_id)
-        return ConversationType.of(row) if row else None
+        return ConversationType.of(row, info) if row else None
 
     @strawberry.field(graphql_type=ResidentType | None)
     def resident(self, info: Info) -> ResidentType | Awaitable[ResidentType | None] | None:
