@@ -7,11 +7,10 @@ TrainingLoaders, so a page of any size costs the same statements (docs/decisions
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
 from collections.abc import Awaitable
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import sqlalchemy as sa
 import strawberry
@@ -29,13 +28,6 @@ from server.training import cohorts, enrolments, progress, stats
 from server.training.access import PROGRAMME_VIEWERS
 
 Row = sa.Row[Any]
-T = TypeVar("T")
-
-
-def mirrored(cls: type[T], source: object) -> T:
-    """A figures type built from the same-named attributes of a server/training result
-    (each of its fields is one of ``source``'s)."""
-    return cls(**{f.name: getattr(source, f.name) for f in dataclasses.fields(cls)})  # type: ignore[arg-type]
 
 
 @strawberry.type(name="Competency")
@@ -66,7 +58,14 @@ class ProgrammeProgressType:
 
     @classmethod
     def of(cls, p: stats.ProgrammeProgress) -> ProgrammeProgressType:
-        return mirrored(cls, p)
+        return cls(
+            trainee_count=p.trainee_count,
+            active_count=p.active_count,
+            completed_count=p.completed_count,
+            withdrawn_count=p.withdrawn_count,
+            projected_completed_count=p.projected_completed_count,
+            on_track=p.on_track,
+        )
 
 
 @strawberry.type(name="CohortStats")
@@ -80,7 +79,14 @@ class CohortStatsType:
 
     @classmethod
     def of(cls, s: stats.CohortStats) -> CohortStatsType:
-        return mirrored(cls, s)
+        return cls(
+            trainee_count=s.trainee_count,
+            active_count=s.active_count,
+            completed_count=s.completed_count,
+            withdrawn_count=s.withdrawn_count,
+            on_track_count=s.on_track_count,
+            behind_count=s.behind_count,
+        )
 
 
 @strawberry.type(name="TraineeProgress")
@@ -112,7 +118,18 @@ class TraineeProgressType:
 
     @classmethod
     def of(cls, p: progress.Progress) -> TraineeProgressType:
-        return mirrored(cls, p)
+        return cls(
+            sessions_held=p.sessions_held,
+            sessions_attended=p.sessions_attended,
+            attendance_rate=p.attendance_rate,
+            competencies_signed=p.competencies_signed,
+            competencies_total=p.competencies_total,
+            conversations_logged=p.conversations_logged,
+            target_conversations=p.target_conversations,
+            expected_conversations=p.expected_conversations,
+            on_track=p.on_track,
+            behind_reasons=p.behind_reasons,
+        )
 
 
 @strawberry.type(name="Programme")
