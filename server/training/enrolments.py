@@ -163,16 +163,6 @@ async def withdraw_trainee(
     return enrolment
 
 
-_ENROLMENT = sa.select(*ENROLMENT_COLUMNS).where(col(Enrolment.id) == sa.bindparam("id"))
-
-
-async def get_enrolment(
-    session: AsyncSession, actor: Actor, enrolment_id: uuid.UUID
-) -> sa.Row[Any] | None:
-    stmt = _ENROLMENT.where(*access.enrolments_visible(actor))
-    return (await session.execute(stmt, {"id": enrolment_id})).one_or_none()
-
-
 async def list_enrolments(
     session: AsyncSession, actor: Actor, cohort_id: uuid.UUID, page: PageRequest
 ) -> Page[sa.Row[Any]]:
