@@ -19,8 +19,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col
 
 from server.campaigns import access, residents
-from server.campaigns.answers import CleanAnswer, check_answers
-from server.campaigns.enums import QuestionKind, SyncStatus
+from server.campaigns.answers import CleanAnswer
+from server.campaigns.enums import SyncStatus
 from server.campaigns.followups import schedule_follow_up_reminders
 from server.campaigns.models import (
     Answer,
@@ -34,7 +34,9 @@ from server.campaigns.models import (
     Theme,
 )
 from server.campaigns.sync_rules import (
-    check_fields,
+    answer_values,
+    checked_answers,
+    chosen,
     conversation_values,
     decide,
     follow_up_note,
@@ -133,10 +135,7 @@ async def _apply(
     question_set = await _version(session, campaign.id, item.question_set_version, batch)
     if question_set is None:
         raise no_question_set()
-    clean, answer_problems = check_answers(question_set.questions, item.answers)
-    if answer_problems:
-        raise UserError(*answer_problems)
-    check_fields(item)
+    clean = checked_answers(question_set.questions, item)
     resident = (
         await residents.met(session, actor, item.resident, "resident", problems)
         if item.resident is not None
@@ -195,25 +194,21 @@ def _store_answers(
         session.add(
             Answer(
                 conversation_id=conversation.id,
-                question_id=answer.question_id,
                 campaign_id=conversation.campaign_id,
                 question_set_version=conversation.question_set_version,
-                text=answer.text,
-                number=answer.number,
-                choices=list(answer.choices) if answer.choices is not None else None,
+                **answer_values(answer),
             )
         )
-        if answer.kind in (QuestionKind.SINGLE_CHOICE, QuestionKind.MULTI_CHOICE):
-            session.add_all(
-                AnswerChoice(
-                    conversation_id=conversation.id,
-                    question_id=answer.question_id,
-                    choice=choice,
-                    campaign_id=conversation.campaign_id,
-                    question_set_version=conversation.question_set_version,
-                )
-                for choice in answer.choices or ()
+        session.add_all(
+            AnswerChoice(
+                conversation_id=conversation.id,
+                question_id=answer.question_id,
+                choice=choice,
+                campaign_id=conversation.campaign_id,
+                question_set_version=conversation.question_set_version,
             )
+            for choice in chosen(answer)
+        )
 
 
 async def _store_themes(

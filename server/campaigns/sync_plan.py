@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from server.campaigns import access, residents
-from server.campaigns.answers import CleanAnswer, check_answers
+from server.campaigns.answers import CleanAnswer
 from server.campaigns.columns import CONVERSATION_COLUMNS
 from server.campaigns.enums import SyncStatus
 from server.campaigns.models import (
@@ -30,7 +30,7 @@ from server.campaigns.models import (
     Resident,
 )
 from server.campaigns.sync_rules import (
-    check_fields,
+    checked_answers,
     decide,
     no_question_set,
     parse_id,
@@ -236,10 +236,7 @@ async def _accept(
             version = versions.get((campaign_id, item.question_set_version))
             if version is None:
                 raise no_question_set()
-            clean, answer_problems = check_answers(version.questions, item.answers)
-            if answer_problems:
-                raise UserError(*answer_problems)
-            check_fields(item)
+            clean = checked_answers(version.questions, item)
             meeting = None
             if item.resident is not None:
                 found = people.get(_uuid(item.resident.id) or uuid.UUID(int=0))

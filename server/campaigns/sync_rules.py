@@ -7,7 +7,8 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from server.campaigns.enums import CampaignStatus, SyncStatus
+from server.campaigns.answers import CleanAnswer, check_answers
+from server.campaigns.enums import CampaignStatus, QuestionKind, SyncStatus
 from server.campaigns.sync_types import MAX_NOTES, MAX_THEMES, ConversationData, FollowUpData
 from server.campaigns.themes import theme_key, theme_name
 from server.core.errors import UserError, UserErrorCode
@@ -58,6 +59,18 @@ def no_question_set() -> UserError:
     )
 
 
+def checked_answers(
+    questions: Sequence[dict[str, Any]], item: ConversationData
+) -> list[CleanAnswer]:
+    """The item's answers, cleaned against the questions of the version it names; a
+    UserError when an answer or one of the item's own fields is bad."""
+    clean, answer_problems = check_answers(questions, item.answers)
+    if answer_problems:
+        raise UserError(*answer_problems)
+    check_fields(item)
+    return clean
+
+
 def check_fields(item: ConversationData) -> None:
     if item.interest_level is not None and not 0 <= item.interest_level <= 5:
         raise UserError.of(UserErrorCode.INVALID, "Interest is from 0 to 5.", "interestLevel")
@@ -80,6 +93,24 @@ def conversation_values(item: ConversationData, digest: str) -> dict[str, Any]:
         "accuracy_meters": item.accuracy_meters,
         "content_hash": digest,
     }
+
+
+def answer_values(answer: CleanAnswer) -> dict[str, Any]:
+    """The columns a clean answer sets on its Answer row."""
+    return {
+        "question_id": answer.question_id,
+        "text": answer.text,
+        "number": answer.number,
+        "choices": list(answer.choices) if answer.choices is not None else None,
+    }
+
+
+def chosen(answer: CleanAnswer) -> Sequence[str]:
+    """The options a clean answer picked, one AnswerChoice row each (none for a question
+    that is not a choice)."""
+    if answer.kind in (QuestionKind.SINGLE_CHOICE, QuestionKind.MULTI_CHOICE):
+        return answer.choices or ()
+    return ()
 
 
 def theme_names(typed: Sequence[str]) -> dict[str, str]:

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col
 
 from server.campaigns import residents
-from server.campaigns.enums import ConsentMethod, FollowUpStatus, QuestionKind, SyncStatus
+from server.campaigns.enums import ConsentMethod, FollowUpStatus, SyncStatus
 from server.campaigns.followups import schedule_follow_up_reminders
 from server.campaigns.models import (
     Answer,
@@ -38,6 +38,8 @@ from server.campaigns.models import (
 )
 from server.campaigns.sync_plan import Accepted, Plan
 from server.campaigns.sync_rules import (
+    answer_values,
+    chosen,
     conversation_values,
     follow_up_note,
 )
@@ -278,26 +280,16 @@ async def _contents(
         where = {"conversation_id": a.id, "campaign_id": a.campaign_id}
         version = a.data.question_set_version
         for answer in a.answers:
-            answers.append(
+            answers.append({**where, "question_set_version": version, **answer_values(answer)})
+            choices += [
                 {
                     **where,
                     "question_id": answer.question_id,
+                    "choice": choice,
                     "question_set_version": version,
-                    "text": answer.text,
-                    "number": answer.number,
-                    "choices": list(answer.choices) if answer.choices is not None else None,
                 }
-            )
-            if answer.kind in (QuestionKind.SINGLE_CHOICE, QuestionKind.MULTI_CHOICE):
-                choices += [
-                    {
-                        **where,
-                        "question_id": answer.question_id,
-                        "choice": choice,
-                        "question_set_version": version,
-                    }
-                    for choice in answer.choices or ()
-                ]
+                for choice in chosen(answer)
+            ]
         linked += [{**where, "theme_id": themes[key]} for key in a.themes]
     for model, rows in ((Answer, answers), (AnswerChoice, choices), (ConversationTheme, linked)):
         await insert_rows(session, model, rows)
