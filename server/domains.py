@@ -9,7 +9,16 @@ from server.campaigns.manifest import DOMAIN as CAMPAIGNS
 from server.core.manifest import Domain, Registry
 from server.notifications.manifest import DOMAIN as NOTIFICATIONS
 from server.outbox.manifest import DOMAIN as OUTBOX
+from server.residents.manifest import DOMAIN as RESIDENTS
 from server.training.manifest import DOMAIN as TRAINING
 
-DOMAINS: tuple[Domain, ...] = (ACCOUNTS, AUDIT, NOTIFICATIONS, OUTBOX, CAMPAIGNS, TRAINING)
+DOMAINS: tuple[Domain, ...] = (
+    ACCOUNTS,
+    AUDIT,
+    NOTIFICATIONS,
+    OUTBOX,
+    CAMPAIGNS,
+    TRAINING,
+    RESIDENTS,
+)
 REGISTRY = Registry.gather(DOMAINS)

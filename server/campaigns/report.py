@@ -4,9 +4,10 @@ report reads a few small rows whatever the number of conversations (never rows l
 into Python). Every statement is scoped to the caller's organisation through the
 campaign. Redacted conversations still count: their answers and themes stay, anonymous.
 
-Resident responses (the resident-feedback issue) are not stored yet: ``response_count`` is
-0 and the rating figures null. When they land, they add to the MET tallies (so to the
-residents reached) and gain kinds of their own (a count, rating and NPS sums).
+Residents' responses (server/residents) keep kinds of their own: a count, the ratings'
+count and sum (for the average) and the promoters and detractors (for the net promoter
+score); a response from a known resident adds to the MET tallies, so a resident met at the
+door who also answered a link is reached once.
 """
 
 from __future__ import annotations
@@ -91,7 +92,16 @@ _T = CampaignTally
 
 # --- stats: one statement for a whole page of campaigns --------------------------------
 
-_STAT_KINDS = (TallyKind.CONVERSATIONS, TallyKind.INVOLVED, TallyKind.REACHED)
+_STAT_KINDS = (
+    TallyKind.CONVERSATIONS,
+    TallyKind.INVOLVED,
+    TallyKind.REACHED,
+    TallyKind.RESPONSES,
+    TallyKind.RATED,
+    TallyKind.RATING_SUM,
+    TallyKind.PROMOTERS,
+    TallyKind.DETRACTORS,
+)
 _STATS = (
     sa.select(
         *_columns(
@@ -141,13 +151,15 @@ async def campaign_stats(
         if row.kind is not None:
             kinds[row.kind] = int(row.n)
     for campaign_id, kinds in figures.items():
+        rated = kinds.get(TallyKind.RATED, 0)
+        net = kinds.get(TallyKind.PROMOTERS, 0) - kinds.get(TallyKind.DETRACTORS, 0)
         found[campaign_id] = CampaignStats(
             conversation_count=kinds.get(TallyKind.CONVERSATIONS, 0),
             target_conversations=targets[campaign_id],
             residents_reached_count=kinds.get(TallyKind.REACHED, 0),
-            response_count=0,
-            rating_average=None,
-            net_promoter_score=None,
+            response_count=kinds.get(TallyKind.RESPONSES, 0),
+            rating_average=kinds.get(TallyKind.RATING_SUM, 0) / rated if rated else None,
+            net_promoter_score=100 * net / rated if rated else None,
             wants_involvement_count=kinds.get(TallyKind.INVOLVED, 0),
         )
     return found
@@ -157,16 +169,27 @@ async def campaign_stats(
 
 MAX_THEMES = 100
 
+
+def _sum_of(kind: TallyKind) -> sa.ColumnElement[Any]:
+    return sa.func.coalesce(sa.func.sum(sa.case((col(_T.kind) == kind.value, col(_T.n)))), 0)
+
+
+_CONVERSATIONS = _sum_of(TallyKind.THEME).label("conversations")
+_RESPONSES = _sum_of(TallyKind.RESPONSE_THEME).label("responses")
+# A theme raised in conversations, in residents' responses, or both: one row each.
 _THEME_COUNTS = (
-    sa.select(*_columns(col(Theme.id), col(Theme.name), col(_T.n).label("conversations")))
+    sa.select(*_columns(col(Theme.id), col(Theme.name), _CONVERSATIONS, _RESPONSES))
     .join(Theme, col(Theme.id) == col(_T.ref))
     .where(
         col(_T.campaign_id) == _OWNED.scalar_subquery(),
-        col(_T.kind) == TallyKind.THEME.value,
+        col(_T.kind).in_([TallyKind.THEME.value, TallyKind.RESPONSE_THEME.value]),
         col(_T.n) > 0,
         col(Theme.organisation_id) == _ORG,
     )
-    .order_by(col(_T.n).desc(), col(Theme.name), col(Theme.id))
+    .group_by(col(Theme.id), col(Theme.name))
+    .order_by(
+        (_CONVERSATIONS + _RESPONSES).desc(), _CONVERSATIONS.desc(), col(Theme.name), col(Theme.id)
+    )
     .limit(_LIMIT)
 )
 
@@ -174,8 +197,8 @@ _THEME_COUNTS = (
 async def theme_counts(
     session: AsyncSession, organisation_id: uuid.UUID, campaign_id: uuid.UUID, limit: int
 ) -> list[ThemeCount]:
-    """Themes by how many of the campaign's conversations raised them, most first, ties
-    by name; at most ``limit``, itself at most MAX_THEMES (zero or less gives none)."""
+    """Themes by how many of the campaign's conversations and responses raised them,
+    most first, then by conversations, ties by name; at most ``limit``, itself at most MAX_THEMES (zero or less gives none)."""
     if limit <= 0:
         return []
     limit = min(limit, MAX_THEMES)
@@ -185,7 +208,7 @@ async def theme_counts(
             theme_id=row.id,
             theme_name=row.name,
             conversation_count=int(row.conversations),
-            response_count=0,
+            response_count=int(row.responses),
         )
         for row in await session.execute(_THEME_COUNTS, params)
     ]

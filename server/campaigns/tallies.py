@@ -20,10 +20,12 @@ exception: a rolled-back item leaves no trace.
 Distinct residents are not a sum: MET rows count a campaign's conversations with each
 resident, and REACHED moves by one when a MET row goes from zero to more or back.
 
-Kinds are counts of what ``_sources`` selects; resident responses (a later issue) add
-their own kinds (counts, and sums such as a rating total for an average) and sources.
-``rebuild`` recomputes a campaign's tallies from scratch (demo, benchmark seeding, tests,
-``doorstep recount-tallies`` as a repair): run it while nothing syncs into that campaign.
+Kinds are counts of what ``_sources`` selects. Other domains keep kinds of their own
+(residents' responses: a count, a rating sum and NPS counts, and MET rows for the residents
+who answered) with ``add_counts``, and add them again when a campaign is rebuilt by
+listening to ``TALLIES_REBUILT``. ``rebuild`` recomputes a campaign's tallies from scratch
+(demo, benchmark seeding, tests, ``doorstep recount-tallies`` as a repair): run it while
+nothing syncs into that campaign.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ from server.campaigns.models import (
     Conversation,
     ConversationTheme,
 )
+from server.campaigns.signals import TALLIES_REBUILT
 
 NIL = uuid.UUID(int=0)
 
@@ -63,6 +66,13 @@ class TallyKind(StrEnum):
     ANSWERED = "ANSWERED"  # version, ref: a question; answers to it
     NUMBER = "NUMBER"  # version, ref: a question, value: the number; answers giving it
     CHOICE = "CHOICE"  # version, ref: a question, value: the choice; answers choosing it
+    # Residents' own responses (kept by server/residents through ``add_counts``).
+    RESPONSES = "RESPONSES"
+    RATED = "RATED"  # responses with a rating
+    RATING_SUM = "RATING_SUM"  # their ratings added up (for the average)
+    PROMOTERS = "PROMOTERS"  # ratings of 9 or 10
+    DETRACTORS = "DETRACTORS"  # ratings of 0 to 6
+    RESPONSE_THEME = "RESPONSE_THEME"  # ref: a theme; responses tagged with it
 
 
 Key = tuple[uuid.UUID, str, int, uuid.UUID, str]
@@ -199,11 +209,13 @@ _CLEAR = sa.delete(_TABLE).where(_TABLE.c.campaign_id == _CAMPAIGN)
 
 
 async def rebuild(session: AsyncSession, campaign_id: uuid.UUID) -> None:
-    """Recompute the campaign's tallies from its rows (two statements)."""
+    """Recompute the campaign's tallies from its rows (two statements, and what the
+    listeners of ``TALLIES_REBUILT`` add)."""
     dialect = session.get_bind().dialect.name
     await session.flush()
     await session.execute(_CLEAR, {"campaign_id": campaign_id})
     await session.execute(_REBUILD[dialect], {"campaign_id": campaign_id})
+    await TALLIES_REBUILT.fire(session, campaign_id)
 
 
 async def recount(session: AsyncSession, campaign_ids: Sequence[uuid.UUID] = ()) -> int:
@@ -289,17 +301,34 @@ class Tally:
         done, self._done = self._done, _Changes()
         net = done.net
         net.update(await _counts(session, done.added))
-        deltas = {key: n for key, n in sorted(net.items()) if n}
-        met = {key: n for key, n in deltas.items() if key[1] == TallyKind.MET}
-        rest = {key: n for key, n in deltas.items() if key[1] != TallyKind.MET}
-        reached: Counter[Key] = Counter()
-        for row in await _upsert(session, met, returning=True):
-            before = row.n - met[(row.campaign_id, TallyKind.MET.value, 0, row.ref, "")]
-            step = (before <= 0 < row.n) - (row.n <= 0 < before)
-            reached[(row.campaign_id, TallyKind.REACHED.value, 0, NIL, "")] += step
-        for key, n in reached.items():
-            rest[key] = rest.get(key, 0) + n
-        await _upsert(session, {k: n for k, n in sorted(rest.items()) if n}, returning=False)
+        await add_counts(session, net)
+
+
+def key(
+    campaign_id: uuid.UUID,
+    kind: TallyKind,
+    *,
+    version: int = 0,
+    ref: uuid.UUID = NIL,
+    value: str = "",
+) -> Key:
+    return (campaign_id, kind.value, version, ref, value)
+
+
+async def add_counts(session: AsyncSession, net: Counter[Key]) -> None:
+    """Add these deltas to the tallies: at most two statements (MET rows, then the rest,
+    with REACHED moved by the MET rows that went from zero to more or back), in key order."""
+    deltas = {k: n for k, n in sorted(net.items()) if n}
+    met = {k: n for k, n in deltas.items() if k[1] == TallyKind.MET}
+    rest = {k: n for k, n in deltas.items() if k[1] != TallyKind.MET}
+    reached: Counter[Key] = Counter()
+    for row in await _upsert(session, met, returning=True):
+        before = row.n - met[(row.campaign_id, TallyKind.MET.value, 0, row.ref, "")]
+        step = (before <= 0 < row.n) - (row.n <= 0 < before)
+        reached[(row.campaign_id, TallyKind.REACHED.value, 0, NIL, "")] += step
+    for k, n in reached.items():
+        rest[k] = rest.get(k, 0) + n
+    await _upsert(session, {k: n for k, n in sorted(rest.items()) if n}, returning=False)
 
 
 _COLUMNS = (*_KEY, "n")

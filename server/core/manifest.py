@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from saq.queue.redis import RedisQueue
     from sqlalchemy.ext.asyncio import AsyncSession
     from sqlmodel import SQLModel
+    from starlette.routing import BaseRoute
 
     from server.accounts.models import User
     from server.core.services import Services
@@ -171,6 +172,8 @@ class Domain:
     templates: Mapping[str, Template] = field(default_factory=dict)
     # Another domain's signals this domain listens to, each with its listener.
     listeners: tuple[tuple[Signal[Any], Listener], ...] = ()
+    # Web routes of the domain's own pages (server-rendered HTML, files), added to the app.
+    routes: tuple[BaseRoute, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -183,6 +186,7 @@ class Registry:
     digest_sections: Mapping[str, DigestSection]
     templates: Mapping[str, Template]
     listeners: Mapping[str, tuple[Listener, ...]]
+    routes: tuple[BaseRoute, ...]
 
     @classmethod
     def gather(cls, domains: Iterable[Domain]) -> Registry:
@@ -197,6 +201,7 @@ class Registry:
             digest_sections=_merge("digest section", domains, lambda d: _named(d.digest_sections)),
             templates=_merge("template", domains, lambda d: d.templates.items()),
             listeners=_listeners(domains),
+            routes=tuple(r for d in domains for r in d.routes),
         )
 
 

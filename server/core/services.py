@@ -24,6 +24,8 @@ class Services:
     access_tokens: AccessTokens
     login_limiter: AttemptLimiter
     reset_limiter: AttemptLimiter
+    # Residents' public endpoints: per client address and per token, a minute's window.
+    public_limiter: AttemptLimiter
     revocations: Revocations
 
     @classmethod
@@ -42,6 +44,7 @@ class Services:
                 redis, f"{settings.redis_prefix}login:", settings.login_window_seconds, outage
             ),
             reset_limiter=AttemptLimiter(redis, f"{settings.redis_prefix}reset:", 3600, outage),
+            public_limiter=AttemptLimiter(redis, f"{settings.redis_prefix}public:", 60, outage),
             revocations=Revocations(redis, db, settings.redis_prefix, access_tokens.lifetime),
         )
 

@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     login_window_seconds: int = 900
     password_resets_per_hour: int = 3
     password_resets_per_address_per_hour: int = 20
+    # Residents' public endpoints (invitation and manage tokens, their pages), per minute.
+    public_requests_per_address: int = 60
+    public_requests_per_token: int = 20
     # Peers whose X-Forwarded-For and X-Forwarded-Proto are believed (addresses or
     # networks). None: loopback in development, none in production.
     trusted_proxies: list[IPvAnyNetwork] | None = None

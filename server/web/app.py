@@ -23,6 +23,7 @@ from server.core.preflight import require_ready
 from server.core.queue import create_queue
 from server.core.services import Services
 from server.core.settings import Settings, get_settings
+from server.domains import REGISTRY
 from server.notifications.twilio import twilio_status
 from server.web import graphiql, pages
 from server.web.bodylimit import BodySizeLimitMiddleware
@@ -134,6 +135,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             Route("/hooks/twilio/status", twilio_status, methods=["POST"]),
             *ops_routes(settings, queue),
             *pages.routes,
+            *REGISTRY.routes,
             *graphiql.routes(settings),
         ],
         middleware=[

@@ -1,0 +1,1 @@
+"""The residents domain's GraphQL: invitations, responses, updates and data rights."""

@@ -1,0 +1,1 @@
+"""Resident feedback: invitations, responses without an account, hearing back, data rights."""

@@ -1,0 +1,6 @@
+"""The residents domain: invitations, responses, hearing back, data rights."""
+
+from server.core.manifest import Domain
+from server.residents.models import MODELS
+
+DOMAIN = Domain(name="residents", models=MODELS)
