@@ -198,7 +198,8 @@ async def theme_counts(
     session: AsyncSession, organisation_id: uuid.UUID, campaign_id: uuid.UUID, limit: int
 ) -> list[ThemeCount]:
     """Themes by how many of the campaign's conversations and responses raised them,
-    most first, then by conversations, ties by name; at most ``limit``, itself at most MAX_THEMES (zero or less gives none)."""
+    most first, then by conversations, ties by name; at most ``limit``, itself at most
+    MAX_THEMES (zero or less gives none)."""
     if limit <= 0:
         return []
     limit = min(limit, MAX_THEMES)
