@@ -139,6 +139,8 @@ class ResidentSettings(SQLModel, table=True):
     organisation_id: uuid.UUID = Field(foreign_key="organisations.id", primary_key=True)
     # Identifying details of residents not contacted for this long are erased nightly.
     retention_months: int = DEFAULT_RETENTION_MONTHS
+    # Shown to residents before they answer; none: the standard notice (server/residents/texts.py).
+    privacy_notice: str | None = Field(default=None, max_length=10000)
     updated_at: datetime = Field(default_factory=utcnow)
 
 
