@@ -41,13 +41,9 @@ NOT_YET = {
     # resident.graphql
     "Invitation",
     "RespondToCampaign",
-    "StopContact",
-    "MyData",
-    "EraseMyData",
     # admin.graphql
     "CreateInvitations",
     "PublishCampaignUpdate",
-    "EraseResident",
 }
 
 # Types of inputs.graphql that the schema does not have yet.

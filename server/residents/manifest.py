@@ -2,5 +2,6 @@
 
 from server.core.manifest import Domain
 from server.residents.models import MODELS
+from server.residents.retention import ERASE_STALE_RESIDENTS
 
-DOMAIN = Domain(name="residents", models=MODELS)
+DOMAIN = Domain(name="residents", models=MODELS, jobs=(ERASE_STALE_RESIDENTS,))
