@@ -19,6 +19,8 @@ from server.campaigns.tallies import TallyKind
 from server.core.enums import Role
 from server.core.models import utcnow
 from server.core.services import Services
+from server.notifications.models import ChannelName
+from server.notifications.spec import NotifySpec, ResidentRecipient
 from server.residents import manage_tokens
 from server.residents.enums import InvitationChannel
 from server.residents.models import Invitation, Response, ResponseAnswer
@@ -121,6 +123,33 @@ async def meet(
     return uuid.UUID(item["id"]), uuid.UUID(person["id"])
 
 
+def sms_invitation(
+    campaign: Campaign, resident_id: uuid.UUID | None, *, responded: bool
+) -> Invitation:
+    now = utcnow()
+    return Invitation(
+        organisation_id=campaign.organisation_id,
+        campaign_id=campaign.id,
+        channel=InvitationChannel.SMS,
+        token_hash=new_token()[1],
+        resident_id=resident_id,
+        expires_at=now + timedelta(days=30),
+        responded_at=now if responded else None,
+    )
+
+
+def sms_to(org: Org, resident_id: uuid.UUID, phone: str, key: str = "update") -> NotifySpec:
+    """A message to one resident by SMS, as a campaign update sends it."""
+    return NotifySpec(
+        organisation_id=org.organisation.id,
+        user_ids=[],
+        template="resident_message",
+        event_key=key,
+        params={"title": "You said, we did", "body": "The bins are now collected weekly."},
+        residents=[ResidentRecipient(resident_id, ChannelName.SMS, phone)],
+    )
+
+
 async def add_response(
     services: Services,
     campaign: Campaign,
@@ -135,15 +164,7 @@ async def add_response(
     counts one."""
     now = utcnow()
     async with services.db.session() as session:
-        invitation = Invitation(
-            organisation_id=campaign.organisation_id,
-            campaign_id=campaign.id,
-            channel=InvitationChannel.SMS,
-            token_hash=new_token()[1],
-            resident_id=resident_id,
-            expires_at=now + timedelta(days=30),
-            responded_at=now,
-        )
+        invitation = sms_invitation(campaign, resident_id, responded=True)
         session.add(invitation)
         await session.flush()
         response = Response(

@@ -17,13 +17,10 @@ from server.campaigns.models import Answer, Consent, Conversation, FollowUp, Res
 from server.core.enums import Role
 from server.core.models import utcnow
 from server.core.services import Services
-from server.notifications.models import ChannelName, Delivery, DeliveryStatus, Notification
+from server.notifications.models import Delivery, DeliveryStatus, Notification
 from server.notifications.service import create_notifications
-from server.notifications.spec import NotifySpec, ResidentRecipient
 from server.residents import erasure
-from server.residents.enums import InvitationChannel
 from server.residents.models import Invitation, ManageToken, Response, ResponseAnswer
-from server.residents.tokens import new_token
 from tests.conftest import GraphQLClient, Org, QueryCounter
 from tests.resident_rows import (
     TEXT,
@@ -32,6 +29,8 @@ from tests.resident_rows import (
     issue_manage_token,
     listening_campaign,
     resident_input,
+    sms_invitation,
+    sms_to,
     sync,
 )
 
@@ -57,16 +56,8 @@ async def _changes(
 
 
 async def _sms_pending(services: Services, org: Org, resident_id: uuid.UUID) -> None:
-    spec = NotifySpec(
-        organisation_id=org.organisation.id,
-        user_ids=[],
-        template="resident_message",
-        event_key=f"update-{resident_id}",
-        params={"title": "Hello Rosa", "body": "About your stairwell."},
-        residents=[ResidentRecipient(resident_id, ChannelName.SMS, PHONE)],
-    )
     async with services.db.session() as session:
-        await create_notifications(session, spec)
+        await create_notifications(session, sms_to(org, resident_id, PHONE, f"u-{resident_id}"))
         await session.commit()
 
 
@@ -99,14 +90,7 @@ async def _unanswered_invitation(
     services: Services, campaign: Any, resident_id: uuid.UUID
 ) -> uuid.UUID:
     async with services.db.session() as session:
-        invitation = Invitation(
-            organisation_id=campaign.organisation_id,
-            campaign_id=campaign.id,
-            channel=InvitationChannel.SMS,
-            token_hash=new_token()[1],
-            resident_id=resident_id,
-            expires_at=utcnow() + timedelta(days=30),
-        )
+        invitation = sms_invitation(campaign, resident_id, responded=False)
         session.add(invitation)
         await session.commit()
         return invitation.id
@@ -175,7 +159,7 @@ async def test_erase_my_data_leaves_nothing_identifying_and_every_count_unchange
         [delivery] = (await session.scalars(sa.select(Delivery))).all()
         assert (delivery.status, delivery.address) == (DeliveryStatus.SKIPPED, "(erased)")
         [notification] = (await session.scalars(sa.select(Notification))).all()
-        assert notification.resident_id is None and "Rosa" not in notification.title
+        assert (notification.resident_id, notification.body) == (None, "(erased)")
         invitation = await session.get(Invitation, invitation_id)
         assert invitation is not None and invitation.expires_at <= utcnow()
         [entry] = (

@@ -17,12 +17,17 @@ from server.core.enums import Role
 from server.core.models import utcnow
 from server.core.services import Services
 from server.domains import REGISTRY
-from server.notifications.models import ChannelName
 from server.notifications.service import create_notifications
-from server.notifications.spec import NotifySpec, ResidentRecipient
 from server.residents import retention
 from tests.conftest import GraphQLClient, Org
-from tests.resident_rows import add_response, conversation_item, listening_campaign, meet, sync
+from tests.resident_rows import (
+    add_response,
+    conversation_item,
+    listening_campaign,
+    meet,
+    sms_to,
+    sync,
+)
 
 LONG_AGO = retention.months_before(utcnow(), 30)
 SETTINGS = "{ residentSettings { retentionMonths privacyNotice } }"
@@ -84,17 +89,7 @@ async def test_the_nightly_job_erases_only_residents_past_their_organisations_re
     await add_response(services, campaign, answered)
     messaged = await _stale_resident(gql, services, org, campaign, "Messaged")
     async with services.db.session() as session:
-        await create_notifications(
-            session,
-            NotifySpec(
-                organisation_id=org.organisation.id,
-                user_ids=[],
-                template="resident_message",
-                event_key="update",
-                params={"title": "You said, we did", "body": "Done."},
-                residents=[ResidentRecipient(messaged, ChannelName.SMS, "+447911123456")],
-            ),
-        )
+        await create_notifications(session, sms_to(org, messaged, "+447911123456"))
         await session.commit()
     other_campaign = await listening_campaign(services, patient)
     kept_longer = await _stale_resident(gql, services, patient, other_campaign, "Patient")

@@ -15,10 +15,9 @@ from sqlmodel import col
 from server.campaigns.models import Consent, Resident
 from server.core.services import Services
 from server.core.settings import Settings
-from server.notifications.models import ChannelName, Delivery, DeliveryStatus
+from server.notifications.models import Delivery, DeliveryStatus
 from server.notifications.notify import stage_notification_once
 from server.notifications.service import create_notifications
-from server.notifications.spec import NotifySpec, ResidentRecipient
 from server.residents import rights
 from tests.conftest import GraphQLClient, Org, QueryCounter
 from tests.fakes.twilio import FakeTwilio
@@ -31,6 +30,7 @@ from tests.resident_rows import (
     issue_manage_token,
     listening_campaign,
     meet,
+    sms_to,
 )
 
 PHONE = "+447911123456"
@@ -73,14 +73,7 @@ async def _stage_sms(
     services: Services, org: Org, resident_id: uuid.UUID, phone: str, *, expanded: bool = False
 ) -> None:
     """An SMS to the resident: staged in the outbox, or already a pending delivery."""
-    spec = NotifySpec(
-        organisation_id=org.organisation.id,
-        user_ids=[],
-        template="resident_message",
-        event_key=f"update-{resident_id}-{expanded}",
-        params={"title": "You said, we did", "body": "The bins are now collected weekly."},
-        residents=[ResidentRecipient(resident_id, ChannelName.SMS, phone)],
-    )
+    spec = sms_to(org, resident_id, phone, f"update-{resident_id}-{expanded}")
     async with services.db.session() as session:
         if expanded:
             await create_notifications(session, spec)
