@@ -27,7 +27,6 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from server.audit.models import AuditEntry
 from server.campaigns import watermark
 from server.campaigns.models import Answer, Consent, Conversation, FollowUp, Resident
 from server.core.enums import Role
@@ -37,7 +36,7 @@ from server.core.services import Services
 from server.notifications.resident_rights import erase_resident_addresses
 from server.residents import manage_tokens
 from server.residents.models import Invitation, Response, ResponseAnswer
-from server.residents.rights import holder
+from server.residents.rights import audit_resident, holder
 from server.security.access import Actor
 
 RESIDENT_REQUEST = "resident request"
@@ -93,20 +92,18 @@ async def erase_resident(
         .values(expires_at=now)
     )
     notifications = await erase_resident_addresses(session, resident_id)
-    session.add(
-        AuditEntry(
-            organisation_id=organisation_id,
-            actor_id=actor_id,
-            action="resident.erase",
-            entity_type=Resident.__name__,
-            entity_id=resident_id,
-            details={
-                "reason": reason,
-                "conversations": conversations,
-                "responses": responses,
-                "notifications": notifications,
-            },
-        )
+    audit_resident(
+        session,
+        organisation_id,
+        resident_id,
+        "resident.erase",
+        actor_id,
+        {
+            "reason": reason,
+            "conversations": conversations,
+            "responses": responses,
+            "notifications": notifications,
+        },
     )
 
 

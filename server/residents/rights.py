@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from server.audit.models import AuditEntry
 from server.campaigns import residents
 from server.campaigns.enums import ConsentKind, ConsentMethod
 from server.campaigns.models import Answer, Campaign, Consent, Conversation, Resident
@@ -70,6 +71,28 @@ class MyData:
     conversations: list[MyConversation]
 
 
+def audit_resident(
+    session: AsyncSession,
+    organisation_id: uuid.UUID,
+    resident_id: uuid.UUID,
+    action: str,
+    actor_id: uuid.UUID | None,
+    details: dict[str, Any],
+) -> None:
+    """An audit entry about a resident; no actor when they acted by their manage token.
+    ``details`` never hold what identifies them."""
+    session.add(
+        AuditEntry(
+            organisation_id=organisation_id,
+            actor_id=actor_id,
+            action=action,
+            entity_type=Resident.__name__,
+            entity_id=resident_id,
+            details=details,
+        )
+    )
+
+
 def expired() -> UserError:
     return UserError.of(
         UserErrorCode.EXPIRED, "This link no longer works: nothing is held under it.", "manageToken"
@@ -109,7 +132,18 @@ async def stop_contact(session: AsyncSession, manage_token: str) -> None:
         session.add_all(Consent(**row) for row in rows)
         resident.contact_again = resident.hear_back = False
         resident.consent_recorded_at = now
-    await cancel_pending_for_resident(session, resident.id)
+    cancelled = await cancel_pending_for_resident(session, resident.id)
+    audit_resident(
+        session,
+        resident.organisation_id,
+        resident.id,
+        "resident.stop_contact",
+        None,
+        {
+            "withdrawn": sorted(k.value for k in withdrawn),
+            "cancelled": cancelled.deliveries + cancelled.staged,
+        },
+    )
 
 
 _RESPONSES = (

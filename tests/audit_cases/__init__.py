@@ -21,7 +21,7 @@ class Expected:
     action: str
     entity_type: str
     entity_id: uuid.UUID | str | None
-    actor_id: uuid.UUID | str
+    actor_id: uuid.UUID | str | None  # None: no member (a resident by their manage token)
 
 
 Run = Callable[[GraphQLClient, Org, Services], Awaitable[Expected]]
