@@ -210,12 +210,26 @@ async def test_a_stale_upload_never_brings_erased_notes_back(
         assert {(e["field"], e["code"]) for r in results for e in r["userErrors"]} == {
             ("id", "CLOSED")
         }
+    # Conversations logged offline before the erasure, uploaded after: stored, but the
+    # erased resident's details and consent do not come back (in bulk, and item by item).
+    for batch in (
+        [conversation_item(campaign, item["resident"])],
+        [conversation_item(campaign, item["resident"]) for _ in range(2)],
+    ):
+        results = await sync(gql, org, batch)
+        assert [r["status"] for r in results] == ["CREATED"] * len(batch)
+        assert [r["conversation"]["resident"] for r in results] == [None] * len(batch)
+        assert [[(e["field"], e["code"]) for e in r["userErrors"]] for r in results] == [
+            [("resident.id", "CLOSED")]
+        ] * len(batch)
     async with services.db.session() as session:
         conversation = await session.get(Conversation, uuid.UUID(item["id"]))
         person = await session.get(Resident, rosa)
+        lines = (await session.scalars(sa.select(Consent))).all()
     assert conversation is not None and conversation.notes is None
     assert conversation.version == 2
     assert person is not None and person.name is None and person.email is None
+    assert not person.store_details and lines == []
 
 
 async def _erase(gql: GraphQLClient, org: Org, resident_id: Any, role: Role) -> dict[str, Any]:

@@ -135,11 +135,18 @@ def meeting(
     Without consent to store details nothing identifying is kept: a new resident is not
     created (None: the details are dropped), and a known one only gets its consent change;
     an older statement than the one on record changes no consent. An id of another
-    organisation is NOT_FOUND. A bad email or phone is a problem, and not stored.
+    organisation is NOT_FOUND. A bad email or phone is a problem, and not stored; so is an
+    erased resident (None: nothing about them is stored again).
     """
     found_id = resident_id(data, at)
     if stored is not None and stored.organisation_id != organisation_id:
         raise not_found("resident", f"{at}.id")
+    if stored is not None and stored.erased_at is not None:
+        # A copy from before the erasure: neither details nor consent come back.
+        problems.append(
+            Problem(UserErrorCode.CLOSED, "This resident's details were erased.", f"{at}.id")
+        )
+        return None
     if stored is None:
         if not data.consent.store_details:
             return None
@@ -160,7 +167,7 @@ def meeting(
         lines = {k: v for k, v in _wanted(data.consent).items() if current[k] != v}
     wanted: dict[str, Any] = _mirror(data.consent) if lines else {}
     linked = bool(wanted.get("store_details", stored.store_details))
-    if linked and stored.erased_at is None:
+    if linked:
         wanted |= {k: v for k, v in details(data, at, problems).items() if v is not None}
     values = {k: v for k, v in wanted.items() if getattr(stored, k) != v}
     return Meeting(found_id, False, values, lines, linked)
