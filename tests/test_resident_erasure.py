@@ -4,6 +4,7 @@ through ConversationChanges, and never undone by a stale upload."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from datetime import timedelta
@@ -313,3 +314,26 @@ async def test_erasure_runs_a_fixed_number_of_statements(
         return count_queries.count - before
 
     assert await statements(much) == await statements(little)
+
+
+async def test_two_erasures_at_once_erase_once(
+    gql: GraphQLClient, make_org: Any, services: Services
+) -> None:
+    org: Org = await make_org()
+    campaign = await listening_campaign(services, org)
+    _, rosa, _ = await _met(gql, org, campaign)
+    token = await issue_manage_token(services, org, rosa)
+    both = await asyncio.gather(
+        gql.op("EraseMyData", {"manageToken": token}),
+        gql.op("EraseMyData", {"manageToken": token}),
+    )
+    outcomes = sorted(
+        (d["eraseMyData"]["ok"], [e["code"] for e in d["eraseMyData"]["userErrors"]]) for d in both
+    )
+    assert outcomes == [(False, ["EXPIRED"]), (True, [])]
+    async with services.db.session() as session:
+        entries = await session.scalar(
+            sa.select(sa.func.count()).where(col(AuditEntry.action) == "resident.erase")
+        )
+        conversation_versions = (await session.scalars(sa.select(Conversation.version))).all()
+    assert entries == 1 and list(conversation_versions) == [2]

@@ -35,8 +35,8 @@ from server.core.models import utcnow
 from server.core.services import Services
 from server.notifications.resident_rights import erase_resident_addresses
 from server.residents import manage_tokens
-from server.residents.models import Invitation, Response, ResponseAnswer
-from server.residents.rights import audit_resident, holder
+from server.residents.models import Invitation, ManageToken, Response, ResponseAnswer
+from server.residents.rights import audit_resident, expired, holder
 from server.security.access import Actor
 
 RESIDENT_REQUEST = "resident request"
@@ -163,10 +163,20 @@ async def _conversations(session: AsyncSession, resident_id: uuid.UUID, now: Any
 
 async def erase_my_data(session: AsyncSession, manage_token: str) -> None:
     """The resident's own erasure, by their manage token (EXPIRED when not live)."""
-    token = await holder(session, manage_token)
-    await erase_resident(
-        session, token.organisation_id, token.resident_id, actor_id=None, reason=RESIDENT_REQUEST
-    )
+    await _erase_holder(session, await holder(session, manage_token))
+
+
+async def _erase_holder(session: AsyncSession, token: ManageToken) -> None:
+    try:
+        await erase_resident(
+            session,
+            token.organisation_id,
+            token.resident_id,
+            actor_id=None,
+            reason=RESIDENT_REQUEST,
+        )
+    except UserError:  # erased by a request that committed meanwhile: the token is gone
+        raise expired() from None
 
 
 async def erase_and_commit(
@@ -193,14 +203,10 @@ async def erase_my_data_and_commit(
 ) -> None:
     """``erase_my_data`` committed, as ``erase_and_commit``."""
     token = await holder(session, manage_token)
-    await erase_and_commit(
-        services,
-        session,
-        token.organisation_id,
-        token.resident_id,
-        actor_id=None,
-        reason=RESIDENT_REQUEST,
-    )
+    prefix = services.settings.redis_prefix
+    async with watermark.writing(services.redis, prefix, token.organisation_id):
+        await _erase_holder(session, token)
+        await session.commit()
 
 
 async def erase_resident_by_admin(

@@ -33,7 +33,13 @@ async def find(session: AsyncSession, token: str) -> ManageToken | None:
         sa.select(ManageToken).where(col(ManageToken.token_hash) == hash_token(token))
     )
     if found is not None:
-        found.last_used_at = utcnow()
+        # An UPDATE now, not a change flushed later: a flush meeting the row deleted by a
+        # concurrent erasure would fail the request.
+        await session.execute(
+            sa.update(ManageToken)
+            .where(col(ManageToken.id) == found.id)
+            .values(last_used_at=utcnow())
+        )
     return found
 
 
