@@ -14,11 +14,14 @@ import sqlalchemy as sa
 from sqlmodel import col
 
 from server.audit.models import AuditEntry
+from server.campaigns.followups import FOLLOW_UP_DUE
 from server.campaigns.models import Answer, Consent, Conversation, FollowUp, Resident
 from server.core.enums import Role
 from server.core.models import utcnow
+from server.core.queue import create_queue
 from server.core.services import Services
-from server.notifications.models import Delivery, DeliveryStatus, Notification
+from server.notifications.models import Delivery, DeliveryStatus, Notification, Reminder
+from server.notifications.reminders import fire
 from server.notifications.service import create_notifications
 from server.residents import erasure
 from server.residents.models import Invitation, ManageToken, Response, ResponseAnswer
@@ -34,6 +37,7 @@ from tests.resident_rows import (
     sms_to,
     sync,
 )
+from workers.runtime import Runtime
 
 PHONE = "+447911123456"
 PERSONAL = ("Rosa", "rosa@example.test", "7911123456", "M13", "stairwell", "lift", "no. 4")
@@ -337,3 +341,45 @@ async def test_two_erasures_at_once_erase_once(
         )
         conversation_versions = (await session.scalars(sa.select(Conversation.version))).all()
     assert entries == 1 and list(conversation_versions) == [2]
+
+
+async def test_erasure_reaches_what_follow_up_reminders_told_organisers(
+    gql: GraphQLClient, make_org: Any, services: Services
+) -> None:
+    org: Org = await make_org()
+    campaign = await listening_campaign(services, org)
+    _, rosa, _ = await _met(gql, org, campaign)
+    _, sam, _ = await _met(gql, org, campaign, name="Sam", email="sam@example.test")
+    queue = create_queue(services.settings)
+    await queue.connect()
+    try:
+        runtime = Runtime(services=services, queue=queue, channels={})
+        async with services.db.session() as session:
+            due = (
+                await session.execute(
+                    sa.select(Reminder.id, FollowUp.resident_id)
+                    .join(FollowUp, col(FollowUp.id) == col(Reminder.subject_id))
+                    .where(col(Reminder.kind) == FOLLOW_UP_DUE.name)
+                )
+            ).all()
+        for reminder_id, _ in due:
+            fired = await fire(runtime, reminder_id, now=utcnow() + timedelta(days=2))
+            assert fired == "1 notifications"
+    finally:
+        await queue.disconnect()
+
+    async def bodies() -> dict[uuid.UUID, str]:
+        owner = {str(r): resident for r, resident in due}
+        async with services.db.session() as session:
+            rows = (await session.scalars(sa.select(Notification))).all()
+        return {owner[n.dedupe_key.split(":")[1]]: n.body for n in rows}
+
+    assert await bodies() == {
+        rosa: "Call Rosa about the stairwell",
+        sam: "Call Rosa about the stairwell",
+    }
+    async with services.db.session() as session:
+        await erasure.erase_and_commit(
+            services, session, org.organisation.id, rosa, actor_id=None, reason="test"
+        )
+    assert await bodies() == {rosa: "(erased)", sam: "Call Rosa about the stairwell"}

@@ -35,7 +35,12 @@ from server.core.manifest import ReminderKind
 from server.core.models import utcnow
 from server.core.pagination import Page, PageRequest, paginate
 from server.notifications import reminders
-from server.notifications.models import NotificationPreference, Reminder, defaults_for
+from server.notifications.models import (
+    Notification,
+    NotificationPreference,
+    Reminder,
+    defaults_for,
+)
 from server.notifications.recipients import senior_organisers_for_area
 from server.notifications.spec import NotifySpec
 from server.security.access import Actor
@@ -126,6 +131,28 @@ async def _resolve_overdue(session: AsyncSession, reminder: Reminder) -> list[No
 
 FOLLOW_UP_DUE = ReminderKind("campaigns.follow_up_due", _resolve_due)
 FOLLOW_UP_OVERDUE = ReminderKind("campaigns.follow_up_overdue", _resolve_overdue)
+ERASED_WORDS = "(erased)"
+
+
+async def erase_reminder_words(session: AsyncSession, follow_up_ids: sa.Select[Any]) -> None:
+    """Members' notifications of reminders about these follow-ups lose their words (the
+    follow-up's note, the organiser's name): for an erasure of the resident concerned."""
+    fired = (
+        await session.scalars(
+            sa.select(col(Reminder.id)).where(
+                col(Reminder.subject_id).in_(follow_up_ids), col(Reminder.fired_at).is_not(None)
+            )
+        )
+    ).all()
+    if not fired:
+        return
+    keys = [f"{event}:{r}:" for r in fired for event in ("follow_up_due", "follow_up_overdue")]
+    await session.execute(
+        sa.update(Notification)
+        .where(sa.or_(*(col(Notification.dedupe_key).startswith(k) for k in keys)))
+        .values(body=ERASED_WORDS)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _fire_times(due_at: datetime) -> tuple[datetime, datetime]:

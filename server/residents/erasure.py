@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from server.campaigns import watermark
+from server.campaigns.followups import erase_reminder_words
 from server.campaigns.models import Answer, Consent, Conversation, FollowUp, Resident
 from server.core.enums import Role
 from server.core.errors import UserError, UserErrorCode, not_found
@@ -132,17 +133,16 @@ async def _conversations(session: AsyncSession, resident_id: uuid.UUID, now: Any
         .where(col(Answer.conversation_id).in_(theirs), col(Answer.text).is_not(None))
         .values(text=None)
     )
+    about = sa.or_(
+        col(FollowUp.resident_id) == resident_id, col(FollowUp.conversation_id).in_(theirs)
+    )
     await session.execute(
         sa.update(FollowUp)
-        .where(
-            sa.or_(
-                col(FollowUp.resident_id) == resident_id,
-                col(FollowUp.conversation_id).in_(theirs),
-            )
-        )
+        .where(about)
         .values(note=None, outcome=None, cancel_reason=None, updated_at=now)
         .execution_options(synchronize_session=False)
     )
+    await erase_reminder_words(session, sa.select(col(FollowUp.id)).where(about))
     result = await session.execute(
         sa.update(Conversation)
         .where(col(Conversation.resident_id) == resident_id)
