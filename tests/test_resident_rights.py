@@ -27,10 +27,13 @@ from tests.resident_rows import (
     SCALE,
     TEXT,
     add_response,
+    conversation_item,
     issue_manage_token,
     listening_campaign,
     meet,
+    resident_input,
     sms_to,
+    sync,
 )
 
 PHONE = "+447911123456"
@@ -150,9 +153,16 @@ async def test_my_data_reads_a_fixed_number_of_statements(
     one = await statements()
     for n in range(4):
         other = await listening_campaign(services, org, f"Campaign {n}")
-        await meet(gql, org, other)  # someone else
+        again = resident_input()
+        again["id"] = str(resident_id)
+        [met] = await sync(gql, org, [conversation_item(other, again)])
+        assert met["conversation"]["resident"]["id"] == str(resident_id)
         await add_response(services, other, resident_id)
-    assert await statements() == one
+    data = await statements()
+    assert data == one
+    async with services.db.session() as session:
+        mine = await rights.my_data(session, token)
+    assert mine is not None and (len(mine.responses), len(mine.conversations)) == (4, 5)
 
 
 async def test_stop_contact_withdraws_consent_by_link_and_cancels_a_pending_sms(

@@ -197,7 +197,7 @@ async def _answers_by(
 
 
 async def my_data(session: AsyncSession, manage_token: str) -> MyData | None:
-    """Everything held about the token's resident, in six statements whatever they have;
+    """Everything held about the token's resident, in seven statements whatever they have;
     None for a token that is not live (or a resident since erased)."""
     token = await manage_tokens.find(session, manage_token)
     if token is None:
