@@ -188,7 +188,8 @@ async def _residents(
         names = [c for c in columns if c != "id"] + ["updated_at"]
         stmt = (
             sa.update(table)
-            .where(table.c.id == sa.bindparam("b_id"))
+            # One erased since the plan read it stays erased.
+            .where(table.c.id == sa.bindparam("b_id"), table.c.erased_at.is_(None))
             .values({name: sa.bindparam(f"b_{name}") for name in names})
         )
         await session.execute(stmt, params)
