@@ -1,0 +1,11 @@
+"""The residents domain's cases, one module per part of the domain, merged here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.audit_cases.residents import responses
+
+CASES: dict[str, Any] = {
+    **responses.CASES,
+}
