@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -36,6 +35,9 @@ from tests.resident_helpers import (
     links,
     opened,
 )
+from tests.test_resident_notifications import _mail_to as mail_to
+
+pytest_plugins = ["tests.fakes.fixtures"]
 
 URL = re.compile(r"http://doorstep\.test/r/([A-Za-z0-9_-]+)")
 
@@ -211,18 +213,6 @@ async def test_a_senior_organiser_creates_invitations(gql: GraphQLClient, make_o
 # --- SMS and EMAIL ---------------------------------------------------------------------
 
 
-@pytest.fixture
-async def smtp() -> AsyncIterator[FakeSmtp]:
-    async with FakeSmtp() as fake:
-        yield fake
-
-
-@pytest.fixture
-async def twilio() -> AsyncIterator[FakeTwilio]:
-    async with FakeTwilio() as fake:
-        yield fake
-
-
 def _live(settings: Settings, smtp: FakeSmtp, twilio: FakeTwilio) -> Settings:
     return settings.model_copy(
         update={
@@ -235,18 +225,13 @@ def _live(settings: Settings, smtp: FakeSmtp, twilio: FakeTwilio) -> Settings:
     )
 
 
-def _mail_to(smtp: FakeSmtp, address: str) -> list[str]:
-    texts = []
-    for mail in smtp.received:
-        if address in mail.rcpt_tos:
-            body = mail.message.get_body(preferencelist=("plain",))
-            assert body is not None
-            texts.append(str(mail.message["Subject"]) + "\n" + body.get_content())
-    return texts
-
-
 async def test_email_and_sms_invitations_reach_consenting_residents_through_a_worker(
-    gql: GraphQLClient, make_org: Any, services: Services, settings: Settings, smtp, twilio
+    gql: GraphQLClient,
+    make_org: Any,
+    services: Services,
+    settings: Settings,
+    fake_smtp,
+    fake_twilio,
 ):
     org = await make_org("Alpha")
     other = await make_org("Beta")
@@ -280,7 +265,7 @@ async def test_email_and_sms_invitations_reach_consenting_residents_through_a_wo
     )
     assert texted["userErrors"] == [] and len(texted["invitations"]) == 2
 
-    async with running_worker(_live(settings, smtp, twilio), services):
+    async with running_worker(_live(settings, fake_smtp, fake_twilio), services):
 
         async def sent() -> bool:
             async with services.db.session() as session:
@@ -288,10 +273,12 @@ async def test_email_and_sms_invitations_reach_consenting_residents_through_a_wo
             return len(statuses) == 3 and set(statuses) == {DeliveryStatus.SENT}
 
         await eventually(sent)
-    [mail] = _mail_to(smtp, "rosa@example.test")
+    [mail] = mail_to(fake_smtp, "rosa@example.test")
     assert mail.startswith("Alpha: Safer streets\n")
-    assert not _mail_to(smtp, "no@example.test") and not _mail_to(smtp, "theirs@example.test")
-    texts = {s.form["To"]: s.form["Body"] for s in twilio.sent}
+    assert not mail_to(fake_smtp, "no@example.test") and not mail_to(
+        fake_smtp, "theirs@example.test"
+    )
+    texts = {s.form["To"]: s.form["Body"] for s in fake_twilio.sent}
     assert sorted(texts) == ["+447700900123", "+447700900456"]
     # Each message carries its resident's own link, which opens the invitation.
     tokens = {URL.search(text).group(1) for text in [mail, *texts.values()]}  # type: ignore[union-attr]

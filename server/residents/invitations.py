@@ -239,7 +239,7 @@ async def _send(
             params={
                 "organisation": organisation.name,
                 "campaign": campaign.title,
-                "expires": expires_at.strftime("%-d %B %Y"),
+                "expires": f"{expires_at.day} {expires_at:%B %Y}",
             },
             residents=residents,
         ),
@@ -263,7 +263,7 @@ class OpenInvitation:
 
 
 async def live_invitation(
-    session: AsyncSession, token: str, now: datetime | None = None, *, for_update: bool = False
+    session: AsyncSession, token: str, now: datetime | None = None
 ) -> Invitation | None:
     """The invitation of a token that has not expired; None for anything else."""
     if not plausible(token):
@@ -272,8 +272,6 @@ async def live_invitation(
         col(Invitation.token_hash) == hash_token(token),
         col(Invitation.expires_at) > (now or utcnow()),
     )
-    if for_update:
-        stmt = stmt.with_for_update()
     found: Invitation | None = (await session.scalars(stmt)).one_or_none()
     return found
 
