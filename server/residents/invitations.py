@@ -120,9 +120,9 @@ def _reachable(
         at = f"input.residentIds.{i}"
         resident_id = _uuid(raw)
         resident = found.get(resident_id) if resident_id else None
-        if resident is None or resident_id is None:
+        if resident is None:
             problems.append(Problem(UserErrorCode.NOT_FOUND, "No such resident.", at))
-        elif resident_id in seen:
+        elif resident.id in seen:
             problems.append(_invalid("This resident is named twice.", at))
         elif not resident.contact_again:
             problems.append(
@@ -135,7 +135,7 @@ def _reachable(
         elif not (address := _address(resident, data.channel)):
             problems.append(_invalid(f"This resident gave no {detail}.", at))
         else:
-            seen.add(resident_id)
+            seen.add(resident.id)
             chosen.append((resident, address))
     return chosen, problems
 
@@ -178,14 +178,8 @@ async def create_invitations(
     days = _checked_days(data.expires_in_days)
     count = _checked_shape(data)
     expires_at = utcnow() + timedelta(days=days)
-    problems: list[Problem] = []
-    recipients: list[tuple[Resident | None, str | None]] = [(None, None)] * count
-    if data.channel is not InvitationChannel.LINK:
-        found = await _residents(session, actor.organisation_id, data.resident_ids or ())
-        chosen, problems = _reachable(data, found)
-        recipients = [(r, a) for r, a in chosen]
-    made: list[tuple[Invitation, str]] = []
-    for resident, _ in recipients:
+
+    def new(resident: Resident | None) -> tuple[Invitation, str]:
         token, digest = new_token()
         invitation = Invitation(
             organisation_id=actor.organisation_id,
@@ -196,10 +190,20 @@ async def create_invitations(
             created_by_id=actor.user_id,
             expires_at=expires_at,
         )
-        made.append((invitation, invitation_url(settings, token)))
+        return invitation, invitation_url(settings, token)
+
+    problems: list[Problem] = []
+    chosen: list[tuple[Resident, str]] = []
+    if data.channel is InvitationChannel.LINK:
+        made = [new(None) for _ in range(count)]
+    else:
+        found = await _residents(session, actor.organisation_id, data.resident_ids or ())
+        chosen, problems = _reachable(data, found)
+        made = [new(resident) for resident, _ in chosen]
     session.add_all([i for i, _ in made])
     if data.channel is not InvitationChannel.LINK and made:
-        await _send(session, campaign, data.channel, made, recipients, expires_at)
+        messages = [(r, address, url) for (r, address), (_, url) in zip(chosen, made, strict=True)]
+        await _send(session, campaign, data.channel, messages, expires_at)
     audit(
         session,
         actor,
@@ -216,19 +220,14 @@ async def _send(
     session: AsyncSession,
     campaign: Campaign,
     channel: InvitationChannel,
-    made: list[tuple[Invitation, str]],
-    recipients: list[tuple[Resident | None, str | None]],
+    messages: list[tuple[Resident, str, str]],
     expires_at: datetime,
 ) -> None:
-    """One staged event for the batch: each resident gets their own link."""
+    """One staged event for the batch (resident, address, link): each resident gets their
+    own link."""
     organisation = await session.get(Organisation, campaign.organisation_id)
     assert organisation is not None
     by = ChannelName.EMAIL if channel is InvitationChannel.EMAIL else ChannelName.SMS
-    residents = [
-        ResidentRecipient(resident.id, by, address, params={"url": url}, link=url)
-        for (_, url), (resident, address) in zip(made, recipients, strict=True)
-        if resident is not None and address is not None
-    ]
     stage_notification(
         session,
         NotifySpec(
@@ -241,7 +240,10 @@ async def _send(
                 "campaign": campaign.title,
                 "expires": f"{expires_at.day} {expires_at:%B %Y}",
             },
-            residents=residents,
+            residents=[
+                ResidentRecipient(resident.id, by, address, params={"url": url}, link=url)
+                for resident, address, url in messages
+            ],
         ),
     )
 
