@@ -16,7 +16,7 @@ from sqlmodel import SQLModel, col
 
 from server.campaigns import tallies
 from server.campaigns.enums import ConsentKind, ConsentMethod
-from server.campaigns.models import Consent, QuestionSet, Resident, Theme
+from server.campaigns.models import CampaignTally, Consent, QuestionSet, Resident, Theme
 from server.core.enums import Role
 from server.core.services import Services
 from server.outbox.models import OutboxMessage
@@ -380,6 +380,14 @@ async def _meet_at_the_door(gql: GraphQLClient, org: Org, campaign: Campaign) ->
     return resident_id
 
 
+async def _tallies(services: Services) -> set[tuple[Any, ...]]:
+    async with services.db.session() as session:
+        rows = await session.execute(
+            sa.select(CampaignTally.kind, CampaignTally.ref, CampaignTally.value, CampaignTally.n)
+        )
+        return {tuple(r) for r in rows if r.n}
+
+
 async def _report(gql: GraphQLClient, org: Org, campaign: Campaign) -> dict[str, Any]:
     data = await gql.op("CampaignReport", {"id": campaign.id}, token=org.token())
     return dict(data["campaign"])
@@ -414,6 +422,12 @@ async def test_responses_count_in_the_report_and_survive_a_rebuild(
         "wantsInvolvementCount": 0,
     }
     assert (await _report(gql, org, campaign))["stats"] == expected
+
+    # What the responses kept in the tallies is what a rebuild counts from the rows.
+    kept = await _tallies(services)
+    async with services.db.session() as session:
+        assert await tallies.recount(session) == 1
+    assert await _tallies(services) == kept
 
     # Staff tag a response with a theme; a rebuild counts it, and keeps every figure.
     [response] = [r for r in await _responses(services) if r.rating == 3]
