@@ -46,7 +46,6 @@ NOT_YET = {
     "EraseMyData",
     # admin.graphql
     "CreateInvitations",
-    "PublishCampaignUpdate",
     "EraseResident",
 }
 
@@ -54,7 +53,6 @@ NOT_YET = {
 NOT_YET_TYPES = {
     "InvitationChannel",
     "CreateInvitationsInput",
-    "CampaignUpdateInput",
     "ResponseContactInput",
     "ResponseConsentInput",
     "ResponseInput",

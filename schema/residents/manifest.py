@@ -1,5 +1,11 @@
 """What the residents domain adds to the schema root (schema.root)."""
 
-from schema.part import SchemaPart
+from strawberry.tools import merge_types
 
-PART = SchemaPart()
+from schema.part import SchemaPart
+from schema.residents.updates import CampaignUpdateMutations, CampaignUpdateQueries
+
+PART = SchemaPart(
+    query=merge_types("ResidentsQuery", (CampaignUpdateQueries,)),
+    mutation=merge_types("ResidentsMutation", (CampaignUpdateMutations,)),
+)
