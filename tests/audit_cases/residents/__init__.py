@@ -1,0 +1,9 @@
+"""The residents domain's cases, one module per part of the domain, merged here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.audit_cases.residents import updates
+
+CASES: dict[str, Any] = {**updates.CASES}
