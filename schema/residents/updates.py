@@ -54,8 +54,8 @@ class PublishCampaignUpdatePayload:
 class CampaignUpdateQueries:
     @strawberry.field(
         permission_classes=[IsAuthenticated],
-        description="A campaign's updates, newest first; empty for a campaign the caller "
-        "cannot see.",
+        description=f"A campaign's updates, newest first, at most {updates.MAX_LISTED}; "
+        "empty for a campaign the caller cannot see.",
     )
     async def campaign_updates(
         self, info: Info, campaign_id: strawberry.ID

@@ -34,8 +34,10 @@ from server.security.access import Actor
 
 MAX_TITLE = 200
 MAX_BODY = 5000
-# What a message carries of the body (an SMS is short; the whole update is in the app).
+# What a message carries of the body (an SMS is short; staff read the whole update).
 SUMMARY_LENGTH = 480
+# The newest updates a campaign lists (a handful in practice).
+MAX_LISTED = 100
 
 _CAMPAIGN: sa.BindParameter[Any] = sa.bindparam("campaign_id")
 _ORG: sa.BindParameter[Any] = sa.bindparam("organisation_id")
@@ -71,6 +73,7 @@ _LIST = (
         col(CampaignUpdate.campaign_id) == _CAMPAIGN, col(CampaignUpdate.organisation_id) == _ORG
     )
     .order_by(col(CampaignUpdate.published_at).desc(), col(CampaignUpdate.id))
+    .limit(MAX_LISTED)
 )
 
 
@@ -184,7 +187,8 @@ async def publish_update(
 async def list_updates(
     session: AsyncSession, actor: Actor, campaign_id: uuid.UUID
 ) -> Sequence[CampaignUpdate]:
-    """The campaign's updates, newest first (none for a campaign the actor cannot see)."""
+    """The campaign's newest MAX_LISTED updates, newest first (none for a campaign the
+    actor cannot see)."""
     campaign = await access.get_visible(session, actor, campaign_id)
     if campaign is None:
         return []
