@@ -4,6 +4,7 @@ report counts (themeCounts responseCount)."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -13,6 +14,8 @@ from server.audit.models import AuditEntry
 from server.campaigns.models import CampaignTally, Theme
 from server.core.enums import Role
 from server.core.services import Services
+from server.residents import staff_responses
+from server.residents.models import ResponseTheme
 from tests.campaign_rows import add_campaigns
 from tests.conftest import GraphQLClient, Org, QueryCounter
 from tests.resident_rows_updates import add_responses
@@ -204,3 +207,28 @@ async def test_only_staff_of_the_organisation_tag_responses(
     assert await _theme_counts(gql, org, campaign.id) == {}
     async with services.db.session() as session:
         assert await session.scalar(sa.select(sa.func.count()).select_from(Theme)) == 0
+
+
+async def test_two_taggings_at_once_count_each_theme_once(
+    make_org: Any, services: Services
+) -> None:
+    org = await make_org()
+    [campaign] = await add_campaigns(services, org, ["Crossings"])
+    [response] = await add_responses(services, campaign, 1)
+
+    async def tag() -> None:
+        async with services.db.session() as session:
+            await staff_responses.set_response_themes(
+                session, org.actor(Role.ADMIN), response, ["Bins", "Roads"]
+            )
+            await session.commit()
+
+    await asyncio.gather(tag(), tag())
+    async with services.db.session() as session:
+        tallies = (
+            await session.scalars(
+                sa.select(CampaignTally.n).where(CampaignTally.kind == "RESPONSE_THEME")
+            )
+        ).all()
+        tagged = await session.scalar(sa.select(sa.func.count()).select_from(ResponseTheme))
+    assert sorted(tallies) == [1, 1] and tagged == 2

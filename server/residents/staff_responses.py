@@ -24,6 +24,7 @@ from server.campaigns.sync_rules import theme_names
 from server.campaigns.tallies import TallyKind
 from server.core.bulk import insert_or_skip
 from server.core.errors import not_found
+from server.core.models import table_of
 from server.core.pagination import Page, PageRequest, paginate
 from server.residents.models import Response, ResponseTheme
 from server.security.access import Actor
@@ -89,22 +90,29 @@ async def set_response_themes(
     found = await theme_rows.theme_ids(session, actor.organisation_id, theme_names(themes))
     wanted = set(found.values())
     before = set((await session.scalars(_TAGGED, {"response_id": response.id})).all())
-    added, removed = sorted(wanted - before), sorted(before - wanted)
-    if removed:
-        await session.execute(
-            sa.delete(ResponseTheme).where(
-                col(ResponseTheme.response_id) == response.id,
-                col(ResponseTheme.theme_id).in_(removed),
-            )
+    # What the statements did, not what was planned: a concurrent tagging changes nothing twice.
+    removed: list[uuid.UUID] = []
+    added: list[uuid.UUID] = []
+    if before - wanted:
+        removed = list(
+            (
+                await session.scalars(
+                    sa.delete(ResponseTheme)
+                    .where(
+                        col(ResponseTheme.response_id) == response.id,
+                        col(ResponseTheme.theme_id).in_(sorted(before - wanted)),
+                    )
+                    .returning(col(ResponseTheme.theme_id))
+                )
+            ).all()
         )
-    if added:
-        await session.execute(
-            insert_or_skip(session, ResponseTheme),
-            [
-                {"response_id": response.id, "theme_id": t, "campaign_id": response.campaign_id}
-                for t in added
-            ],
-        )
+    if wanted - before:
+        rows = [
+            {"response_id": response.id, "theme_id": t, "campaign_id": response.campaign_id}
+            for t in sorted(wanted - before)
+        ]
+        stmt = insert_or_skip(session, ResponseTheme).returning(table_of(ResponseTheme).c.theme_id)
+        added = list((await session.execute(stmt, rows)).scalars().all())
         await theme_rows.link_to_campaigns(session, [(response.campaign_id, t) for t in added])
     net: Counter[tallies.Key] = Counter()
     for theme_id, step in [*((t, 1) for t in added), *((t, -1) for t in removed)]:
