@@ -2,7 +2,7 @@
 residents who asked to hear back (met in its conversations), half reached by email and
 half by SMS, through the real pipeline and ONE worker.
 
-publish_update (recipients gathered in one statement, one event staged) -> outbox -> relay
+publish_update (recipients gathered in two statements, one event staged) -> outbox -> relay
 -> saq on Redis -> handle_outbox (bulk expansion) -> deliveries -> dispatch -> a fake SMTP
 server and a fake Twilio served from this process, over real sockets. Residents of the
 campaign without hear-back consent are seeded too and must not be told. Prints messages per

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -48,21 +49,28 @@ _MET = sa.select(col(Conversation.resident_id)).where(
 _RESPONDED = sa.select(col(Response.resident_id)).where(
     col(Response.campaign_id) == _CAMPAIGN, col(Response.resident_id).is_not(None)
 )
-# Everyone to tell, each once, in one statement whatever the campaign's size (a hash join
-# of the campaign's resident ids with their rows: 10,000 in about 12 ms on PostgreSQL once
-# the tables are analysed).
-_OF_CAMPAIGN = sa.union(_MET, _RESPONDED).subquery("of_campaign")
-_HEAR_BACK = (
-    sa.select(col(Resident.id), col(Resident.email), col(Resident.phone))
-    .join(_OF_CAMPAIGN, _OF_CAMPAIGN.c.resident_id == col(Resident.id))
-    .where(
-        col(Resident.organisation_id) == _ORG,
-        col(Resident.hear_back).is_(True),
-        col(Resident.erased_at).is_(None),
-        sa.or_(col(Resident.email).is_not(None), col(Resident.phone).is_not(None)),
-    )
-    .order_by(col(Resident.id))
+# Everyone to tell, each once, in two statements whatever the campaign's size: the
+# campaign's resident ids, then their rows by primary key. (As one statement joining the
+# two, PostgreSQL chose a nested loop on tables not analysed yet: 6 to 9 s for 10,000.)
+_OF_CAMPAIGN = sa.union(_MET, _RESPONDED)
+_REACHABLE = (
+    col(Resident.organisation_id) == _ORG,
+    col(Resident.hear_back).is_(True),
+    col(Resident.erased_at).is_(None),
+    sa.or_(col(Resident.email).is_not(None), col(Resident.phone).is_not(None)),
 )
+_COLUMNS = (col(Resident.id), col(Resident.email), col(Resident.phone))
+_IDS_ARRAY: sa.BindParameter[Any] = sa.bindparam("ids", type_=postgresql.ARRAY(sa.Uuid()))
+_HEAR_BACK = {
+    # One array parameter: an index scan of the primary key for any number of ids.
+    "postgresql": sa.select(*_COLUMNS)
+    .where(col(Resident.id) == sa.func.any(_IDS_ARRAY), *_REACHABLE)
+    .order_by(col(Resident.id)),
+    "sqlite": sa.select(*_COLUMNS)
+    .where(col(Resident.id).in_(sa.bindparam("ids", expanding=True)), *_REACHABLE)
+    .order_by(col(Resident.id)),
+}
+_SQLITE_CHUNK = 5000  # ids a statement, under SQLite's 32,766 parameters
 _EXISTING = sa.select(CampaignUpdate).where(
     col(CampaignUpdate.campaign_id) == _CAMPAIGN,
     col(CampaignUpdate.content_hash) == sa.bindparam("content_hash"),
@@ -102,8 +110,14 @@ async def hear_back_recipients(
     session: AsyncSession, organisation_id: uuid.UUID, campaign_id: uuid.UUID
 ) -> list[ResidentRecipient]:
     """The campaign's residents who asked to hear back, each once, by their channel."""
-    params = {"organisation_id": organisation_id, "campaign_id": campaign_id}
-    rows = (await session.execute(_HEAR_BACK, params)).all()
+    found = await session.scalars(_OF_CAMPAIGN, {"campaign_id": campaign_id})
+    ids = sorted(i for i in found.all() if i is not None)
+    dialect = session.get_bind().dialect.name
+    size = max(len(ids), 1) if dialect == "postgresql" else _SQLITE_CHUNK
+    rows: list[Any] = []
+    for start in range(0, len(ids), size):
+        params = {"organisation_id": organisation_id, "ids": ids[start : start + size]}
+        rows += (await session.execute(_HEAR_BACK[dialect], params)).all()
     return [_recipient(row) for row in rows if row.email or row.phone]
 
 
