@@ -5,8 +5,20 @@ from strawberry.tools import merge_types
 from schema.part import SchemaPart
 from schema.residents.invitations import InvitationMutations, InvitationQueries
 from schema.residents.responses import ResponseMutations
+from schema.residents.staff_responses import CampaignResponseMutations, CampaignResponseQueries
+from schema.residents.updates import CampaignUpdateMutations, CampaignUpdateQueries
 
 PART = SchemaPart(
-    query=merge_types("ResidentsQuery", (InvitationQueries,)),
-    mutation=merge_types("ResidentsMutation", (InvitationMutations, ResponseMutations)),
+    query=merge_types(
+        "ResidentsQuery", (InvitationQueries, CampaignUpdateQueries, CampaignResponseQueries)
+    ),
+    mutation=merge_types(
+        "ResidentsMutation",
+        (
+            InvitationMutations,
+            ResponseMutations,
+            CampaignUpdateMutations,
+            CampaignResponseMutations,
+        ),
+    ),
 )

@@ -5,10 +5,11 @@ from server.core.manifest import Domain
 from server.residents.invitation_templates import TEMPLATES as INVITATION_TEMPLATES
 from server.residents.models import MODELS
 from server.residents.response_tallies import recount_responses
+from server.residents.update_templates import TEMPLATES as UPDATE_TEMPLATES
 
 DOMAIN = Domain(
     name="residents",
     models=MODELS,
-    templates={**INVITATION_TEMPLATES},
+    templates={**INVITATION_TEMPLATES, **UPDATE_TEMPLATES},
     listeners=((TALLIES_REBUILT, recount_responses),),
 )

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.audit_cases.residents import responses
+from tests.audit_cases.residents import responses, updates
 
-CASES: dict[str, Any] = {
-    **responses.CASES,
-}
+CASES: dict[str, Any] = {**responses.CASES, **updates.CASES}
