@@ -251,8 +251,11 @@ async def stage(
 
 
 def _of_event(key: str) -> sa.ColumnElement[bool]:
+    """Deliveries of the events whose keys start with ``key`` (staged as f"{key}-{n}"),
+    or of one event's notifications when ``key`` ends with ":" (f"{event_key}:")."""
+    pattern = key + "%" if key.endswith(":") else f"{key}-%"
     return col(Delivery.notification_id).in_(
-        sa.select(col(Notification.id)).where(col(Notification.dedupe_key).like(f"{key}-%"))
+        sa.select(col(Notification.id)).where(col(Notification.dedupe_key).like(pattern))
     )
 
 

@@ -1,12 +1,15 @@
-"""Residents benchmark: one "you said, we did" update to 10,000 residents who asked to hear
-back, half by email and half by SMS, through the real pipeline and ONE worker.
+"""Residents benchmark: one "you said, we did" update published to a campaign of 10,000
+residents who asked to hear back (met in its conversations), half reached by email and
+half by SMS, through the real pipeline and ONE worker.
 
-outbox -> relay -> saq on Redis -> handle_outbox (bulk expansion) -> deliveries -> dispatch
--> a fake SMTP server and a fake Twilio served from this process, over real sockets.
-Prints messages per second end to end (staging to the last SENT), the expansion alone
-(staging to the outbox row processed) and each channel's dispatch (its fake's first to
-last message), checks every resident got exactly one message, then runs redis-benchmark
-against the same Redis as the anchor the figures are read against.
+publish_update (recipients gathered in two statements, one event staged) -> outbox -> relay
+-> saq on Redis -> handle_outbox (bulk expansion) -> deliveries -> dispatch -> a fake SMTP
+server and a fake Twilio served from this process, over real sockets. Residents of the
+campaign without hear-back consent are seeded too and must not be told. Prints messages per
+second end to end (publish called to the last SENT), the publish transaction alone, the
+expansion (publish committed to the outbox row processed) and each channel's dispatch (its
+fake's first to last message), checks every resident got exactly one message, then runs
+redis-benchmark against the same Redis as the anchor the figures are read against.
 
 Environment: as ``python -m bench notifications`` (DOORSTEP_BENCH_DATABASE_URL,
 DOORSTEP_BENCH_REDIS_URL, other DOORSTEP_* variables reach the worker).
@@ -28,6 +31,7 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -47,18 +51,25 @@ from bench.notifications import (
     wait_final,
     worker_process,
 )
-from server.accounts.models import Organisation
-from server.core.enums import ChannelName
+from server.accounts.models import Organisation, User
+from server.campaigns.enums import CampaignKind, CampaignStatus
+from server.campaigns.models import Campaign, Conversation, Resident
+from server.core.bulk import insert_rows
+from server.core.enums import Role
+from server.core.models import utcnow
 from server.core.services import Services
 from server.core.settings import Settings
 from server.notifications.models import DeliveryStatus
-from server.notifications.notify import stage_notification
-from server.notifications.spec import NotifySpec, ResidentRecipient
 from server.outbox.models import OutboxMessage
+from server.residents.updates import publish_update
+from server.security.access import Actor
 from tests.fakes.smtp import FakeSmtp
 from tests.fakes.twilio import FakeTwilio
 
-RUN_KEY = "bench-residents"
+TITLE = "You said, we did: safer crossings"
+BODY = "You asked for safer crossings on Elm Road: the council starts work in March."
+SEED_CHUNK = 5000
+Row = dict[str, Any]
 WARMUP_SECONDS = 60.0
 
 
@@ -114,62 +125,119 @@ class Figures:
     emails: int
     sms: int
     e2e_seconds: float = 0.0
+    publish_seconds: float = 0.0
     expansion_seconds: float = 0.0
     email_seconds: float = 0.0
     sms_seconds: float = 0.0
     duplicates: int = 0
     missing: int = 0
+    strangers: int = 0  # told without having asked to hear back
     not_sent: Counter[str] = field(default_factory=Counter)
     redis: dict[str, float] = field(default_factory=dict)
 
     @property
     def exactly_once(self) -> bool:
-        return not (self.duplicates or self.missing or self.not_sent)
+        return not (self.duplicates or self.missing or self.strangers or self.not_sent)
 
 
 def rate(count: int, seconds: float) -> float:
     return count / seconds if seconds else 0.0
 
 
-def recipients(count: int, sms_share: float) -> list[ResidentRecipient]:
-    """What the caller resolves from the residents who asked to hear back."""
+@dataclass(frozen=True)
+class Seeded:
+    actor: Actor
+    campaign_id: uuid.UUID
+    addresses: set[str]  # of the residents who must be told
+
+
+def _residents(org_id: uuid.UUID, count: int, sms_share: float, hear_back: bool) -> list[Row]:
+    now = utcnow()
     sms = round(count * sms_share)
+    tag = "r" if hear_back else "quiet"
     return [
-        ResidentRecipient(uuid.uuid4(), ChannelName.SMS, f"+4477{n:08d}")
-        if n < sms
-        else ResidentRecipient(uuid.uuid4(), ChannelName.EMAIL, f"r{n}@residents.test")
+        {
+            "id": uuid.uuid4(),
+            "created_at": now,
+            "updated_at": now,
+            "organisation_id": org_id,
+            "email": None if n < sms else f"{tag}{n}@residents.test",
+            "phone": f"+44{7 if hear_back else 8}7{n:08d}",
+            "store_details": True,
+            "contact_again": hear_back,
+            "hear_back": hear_back,
+            "consent_recorded_at": now,
+        }
         for n in range(count)
     ]
 
 
-async def stage(
-    services: Services, org_id: uuid.UUID, residents: list[ResidentRecipient], key: str
-) -> datetime:
-    """One event for every resident, staged in one transaction; returns the commit time."""
+async def seed(services: Services, count: int, sms_share: float) -> Seeded:
+    """An organisation, its admin, a campaign of ``count`` residents who asked to hear back
+    and a tenth as many who did not, each met in one of its conversations; the tables
+    analysed after the load, as autovacuum would."""
     async with services.db.session() as session:
-        stage_notification(
-            session,
-            NotifySpec(
-                organisation_id=org_id,
-                user_ids=[],
-                template="resident_message",
-                event_key=f"{key}-0",
-                params={
-                    "title": "You said, we did",
-                    "body": "You asked for safer crossings: the council starts work in March.",
-                },
-                residents=residents,
-            ),
+        org = Organisation(name=f"Benchmark {uuid.uuid4().hex[:8]}")
+        session.add(org)
+        await session.flush()
+        admin = User(
+            organisation_id=org.id,
+            email=f"admin@{org.id}.test",
+            display_name="Admin",
+            role=Role.ADMIN,
         )
+        campaign = Campaign(
+            organisation_id=org.id,
+            kind=CampaignKind.LISTENING,
+            title="Safer crossings",
+            status=CampaignStatus.ACTIVE,
+        )
+        session.add_all([admin, campaign])
+        await session.flush()
+        told = _residents(org.id, count, sms_share, hear_back=True)
+        quiet = _residents(org.id, max(count // 10, 1), sms_share, hear_back=False)
+        now = utcnow()
+        conversations = [
+            {
+                "id": uuid.uuid4(),
+                "created_at": now,
+                "updated_at": now,
+                "organisation_id": org.id,
+                "campaign_id": campaign.id,
+                "organiser_id": admin.id,
+                "resident_id": resident["id"],
+                "version": 1,
+                "content_hash": "0" * 64,
+                "occurred_at": now,
+                "question_set_version": 1,
+            }
+            for resident in told + quiet
+        ]
+        for start in range(0, len(told + quiet), SEED_CHUNK):
+            await insert_rows(session, Resident, (told + quiet)[start : start + SEED_CHUNK])
+        for start in range(0, len(conversations), SEED_CHUNK):
+            await insert_rows(session, Conversation, conversations[start : start + SEED_CHUNK])
         await session.commit()
-    return datetime.now(UTC)
+        for table in ("residents", "conversations"):  # as autovacuum would after a load
+            await session.execute(sa.text(f"ANALYZE {table}"))
+        await session.commit()
+        actor = Actor(admin.id, org.id, Role.ADMIN)
+        return Seeded(actor, campaign.id, {r["email"] or r["phone"] for r in told})
+
+
+async def publish(services: Services, seeded: Seeded, title: str, body: str) -> str:
+    """The update published as the mutation does it; returns its event's key prefix."""
+    async with services.db.session() as session:
+        update = await publish_update(session, seeded.actor, seeded.campaign_id, title, body)
+        await session.commit()
+    return f"campaign_update:{update.id}:"
 
 
 async def processed_at(services: Services, key: str) -> datetime:
     async with services.db.session() as session:
         value = await session.scalar(
             sa.select(col(OutboxMessage.processed_at)).where(
-                col(OutboxMessage.dedupe_key) == f"notify:{key}-0"
+                col(OutboxMessage.dedupe_key) == f"notify:{key.rstrip(':')}"
             )
         )
     if value is None:
@@ -178,15 +246,14 @@ async def processed_at(services: Services, key: str) -> datetime:
     return result
 
 
-def check_once(
-    smtp: FakeSmtp, twilio: FakeTwilio, residents: list[ResidentRecipient], figures: Figures
-) -> None:
+def check_once(smtp: FakeSmtp, twilio: FakeTwilio, expected: set[str], figures: Figures) -> None:
     told = Counter[str]()
     for mail in smtp.received:
         told.update(mail.rcpt_tos)
     told.update(sms.form["To"] for sms in twilio.sent)
     figures.duplicates = sum(n - 1 for n in told.values() if n > 1)
-    figures.missing = len({r.address for r in residents} - set(told))
+    figures.missing = len(expected - set(told))
+    figures.strangers = len(set(told) - expected)
 
 
 def provider_env(settings: Settings, smtp: FakeSmtp, twilio: FakeTwilio) -> dict[str, str]:
@@ -197,25 +264,18 @@ def provider_env(settings: Settings, smtp: FakeSmtp, twilio: FakeTwilio) -> dict
     return env
 
 
-async def _warm_up(
-    services: Services, org_id: uuid.UUID, smtp: TimedSmtp, twilio: TimedTwilio
-) -> None:
-    """One email and one SMS through the whole pipeline, so the timed run starts warm."""
-    warm = [
-        ResidentRecipient(uuid.uuid4(), ChannelName.SMS, "+447000000001"),
-        ResidentRecipient(uuid.uuid4(), ChannelName.EMAIL, "warm@residents.test"),
-    ]
-    await stage(services, org_id, warm, "bench-warmup")
-    await wait_final(services, "bench-warmup", 2, WARMUP_SECONDS)
+async def _warm_up(services: Services, smtp: TimedSmtp, twilio: TimedTwilio) -> None:
+    """One update to a campaign of two (an email, an SMS) through the whole pipeline, so
+    the timed run starts warm."""
+    seeded = await seed(services, 2, 0.5)
+    key = await publish(services, seeded, "Warming up", "The pipeline starts warm.")
+    await wait_final(services, key, 2, WARMUP_SECONDS)
     smtp.received.clear()
     twilio.sent.clear()
     smtp.window, twilio.window = Window(), Window()
 
 
 async def measure(options: Options, work_dir: Path) -> Figures:
-    residents = recipients(options.residents, options.sms_share)
-    sms = sum(r.channel is ChannelName.SMS for r in residents)
-    figures = Figures(residents=len(residents), emails=len(residents) - sms, sms=sms)
     async with AsyncExitStack() as stack:
         smtp = await stack.enter_async_context(TimedSmtp())
         twilio = await stack.enter_async_context(TimedTwilio())
@@ -225,30 +285,32 @@ async def measure(options: Options, work_dir: Path) -> Figures:
         settings = bench_settings(database_url, redis_url, work_dir / "var")
         services = Services.create(settings)
         stack.push_async_callback(services.close)
-        async with services.db.session() as session:
-            org = Organisation(name="Benchmark")
-            session.add(org)
-            await session.commit()
-            org_id = org.id
         env = provider_env(settings, smtp, twilio)
         await stack.enter_async_context(worker_process(env, work_dir / "worker.log"))
-        await _warm_up(services, org_id, smtp, twilio)
+        await _warm_up(services, smtp, twilio)
+        print(f"seeding a campaign of {options.residents:,} residents ...", flush=True)
+        seeded = await seed(services, options.residents, options.sms_share)
+        sms = round(options.residents * options.sms_share)
+        figures = Figures(residents=options.residents, emails=options.residents - sms, sms=sms)
         print(
-            f"staging one update to {len(residents):,} residents "
+            f"publishing one update to {options.residents:,} residents "
             f"({figures.emails:,} by email, {sms:,} by SMS) ...",
             flush=True,
         )
-        staged = await stage(services, org_id, residents, RUN_KEY)
-        await wait_final(services, RUN_KEY, len(residents), options.timeout)
-        figures.e2e_seconds = (await last_sent_at(services, RUN_KEY) - staged).total_seconds()
-        figures.expansion_seconds = (await processed_at(services, RUN_KEY) - staged).total_seconds()
+        started = datetime.now(UTC)
+        key = await publish(services, seeded, TITLE, BODY)
+        committed = datetime.now(UTC)
+        await wait_final(services, key, options.residents, options.timeout)
+        figures.e2e_seconds = (await last_sent_at(services, key) - started).total_seconds()
+        figures.publish_seconds = (committed - started).total_seconds()
+        figures.expansion_seconds = (await processed_at(services, key) - committed).total_seconds()
         figures.email_seconds = smtp.window.seconds
         figures.sms_seconds = twilio.window.seconds
-        counts = await statuses(services, RUN_KEY)
+        counts = await statuses(services, key)
         figures.not_sent = Counter(
             {str(s): n for s, n in counts.items() if s is not DeliveryStatus.SENT and n}
         )
-        check_once(smtp, twilio, residents, figures)
+        check_once(smtp, twilio, seeded.addresses, figures)
         figures.redis = await redis_benchmark(redis_url)
     return figures
 
@@ -261,9 +323,14 @@ def report(figures: Figures) -> None:
         "DOORSTEP_WORKER_CONCURRENCY", str(Settings.model_fields["worker_concurrency"].default)
     )
     rows: list[tuple[str, float, float]] = [
-        ("end to end (staged -> last SENT)", figures.e2e_seconds, e2e),
+        ("end to end (publish -> last SENT)", figures.e2e_seconds, e2e),
         (
-            "expansion (staged -> rows created)",
+            "publish (recipients gathered, staged)",
+            figures.publish_seconds,
+            rate(figures.residents, figures.publish_seconds),
+        ),
+        (
+            "expansion (committed -> rows created)",
             figures.expansion_seconds,
             rate(figures.residents, figures.expansion_seconds),
         ),
@@ -280,11 +347,12 @@ def report(figures: Figures) -> None:
     ]
     lines = [
         "",
-        f"residents: one update to {figures.residents:,} residents, one worker process "
+        f"residents: one campaign update to {figures.residents:,} residents, one worker process "
         f"(concurrency {concurrency})",
         *(f"  {name:<38} {secs:7.2f} s  {per:8.0f} messages/s" for name, secs, per in rows),
         f"  exactly once at the fakes: {'yes' if figures.exactly_once else 'NO'} "
         f"({figures.duplicates} duplicates, {figures.missing} missing, "
+        f"{figures.strangers} without consent, "
         f"not SENT: {dict(figures.not_sent) or 0})",
         f"redis: LPUSH {lpush:,.0f} requests/s, RPOP {rpop:,.0f} requests/s",
         f"  ratio messages/s / min(LPUSH, RPOP): {e2e / floor:.4f} end to end",

@@ -62,10 +62,10 @@ async def test_mutation_writes_an_audit_entry(
     newest = entries[0]
     assert newest["entityType"] == expected.entity_type
     assert newest["entityId"] == (str(expected.entity_id) if expected.entity_id else None)
-    if expected.actor_id is None:
-        assert newest["actor"] is None
-    else:
-        assert newest["actor"]["id"] == str(expected.actor_id)
+    actor = newest["actor"]
+    assert (actor["id"] if actor else None) == (
+        str(expected.actor_id) if expected.actor_id else None
+    )
     assert newest["occurredAt"].endswith("Z")
 
 

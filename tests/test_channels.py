@@ -16,6 +16,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from server.core.logs import redact as redact_personal
 from server.notifications.models import ChannelName
 from tests.fakes import (
     FakeExpo,
@@ -915,3 +916,15 @@ async def test_registry_goes_live_only_where_configured(tmp_path: Path) -> None:
             assert channel.max_batch >= 1
     finally:
         await close_channels(full)
+
+
+async def test_an_address_with_a_random_looking_domain_is_still_redacted_whole(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    address = "rosa@org-3f9a8b7c6d5e4f3a2b1c0d9e.test"
+    with caplog.at_level(logging.INFO, logger="workers.channels.log"):
+        await LogChannel("EMAIL").send([message(address)])
+    (record,) = caplog.records
+    line = redact_personal(record.getMessage())
+    assert "to=[email]" in line
+    assert "rosa" not in line and "3f9a8b7c" not in line

@@ -230,6 +230,7 @@ LIST_CAPS = {
     "RecordAttendanceInput.marks": 200,
     "CreateProgrammeInput.competencies": 100,
     "CreateCohortInput.trainerIds": 20,
+    "Mutation.setResponseThemes(themes)": 20,
 }
 
 

@@ -247,6 +247,10 @@ CONNECTIONS["conversations"] = (
     "query($first: Int) { conversations(filter: {campaignId: "
     '"00000000-0000-0000-0000-000000000000"}, first: $first) { edges { node { id } } } }'
 )
+CONNECTIONS["campaignResponses"] = (
+    "query($first: Int) { campaignResponses(campaignId: "
+    '"00000000-0000-0000-0000-000000000000", first: $first) { edges { node { id } } } }'
+)
 LIMITS = {"conversations": 500}
 
 

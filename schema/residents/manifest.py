@@ -3,9 +3,30 @@
 from strawberry.tools import merge_types
 
 from schema.part import SchemaPart
+from schema.residents.invitations import InvitationMutations, InvitationQueries
+from schema.residents.responses import ResponseMutations
 from schema.residents.rights import ResidentRightsMutations, ResidentRightsQueries
+from schema.residents.staff_responses import CampaignResponseMutations, CampaignResponseQueries
+from schema.residents.updates import CampaignUpdateMutations, CampaignUpdateQueries
 
 PART = SchemaPart(
-    query=merge_types("ResidentsQuery", (ResidentRightsQueries,)),
-    mutation=merge_types("ResidentsMutation", (ResidentRightsMutations,)),
+    query=merge_types(
+        "ResidentsQuery",
+        (
+            InvitationQueries,
+            CampaignUpdateQueries,
+            CampaignResponseQueries,
+            ResidentRightsQueries,
+        ),
+    ),
+    mutation=merge_types(
+        "ResidentsMutation",
+        (
+            InvitationMutations,
+            ResponseMutations,
+            CampaignUpdateMutations,
+            CampaignResponseMutations,
+            ResidentRightsMutations,
+        ),
+    ),
 )

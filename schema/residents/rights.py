@@ -6,33 +6,25 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 import strawberry
-from graphql import GraphQLError
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types.unset import UNSET
 
 from schema.context import Context, Info
-from schema.errors import OkPayload, UserError
+from schema.errors import OkPayload, UserError, user_errors
 from schema.ids import parse_id
 from schema.mutation import attempt
 from schema.permissions import IsAuthenticated
+from schema.residents.public import allowed, rate_limited, require_allowed
 from schema.residents.rights_types import MyDataType, ResidentSettingsType
-from server.core.errors import UserErrorCode
-from server.residents import erasure, public_limits, retention, rights
-
-RATE_LIMITED = "Too many requests. Wait a few minutes and try again."
-
-
-async def _allowed(ctx: Context, token: str) -> bool:
-    return await public_limits.allow(ctx.services, ctx.client_address, token)
+from server.residents import erasure, retention, rights
 
 
 async def _by_token(
     ctx: Context, token: str, work: Callable[[AsyncSession], Awaitable[None]]
 ) -> OkPayload:
     """A manage-token mutation: rate limited first, then ``work`` (which commits)."""
-    if not await _allowed(ctx, token):
-        limited = UserError(field=None, message=RATE_LIMITED, code=UserErrorCode.RATE_LIMITED)
-        return OkPayload(ok=False, user_errors=[limited])
+    if not await allowed(ctx, token):
+        return OkPayload(ok=False, user_errors=user_errors(rate_limited()))
     _, errors = await attempt(ctx, work)
     return _done(errors)
 
@@ -65,8 +57,7 @@ class ResidentRightsQueries:
     )
     async def my_data(self, info: Info, manage_token: str) -> MyDataType | None:
         ctx = info.context
-        if not await _allowed(ctx, manage_token):
-            raise GraphQLError(RATE_LIMITED, extensions={"code": "RATE_LIMITED"})
+        await require_allowed(ctx, manage_token)
         async with ctx.db() as session:
             data = await rights.my_data(session, manage_token)
             await session.commit()  # the token's last use

@@ -17,24 +17,21 @@ from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col
 
-from server.campaigns import residents
+from server.campaigns import residents, theme_rows
 from server.campaigns.enums import ConsentMethod, FollowUpStatus, SyncStatus
 from server.campaigns.followups import schedule_follow_up_reminders
 from server.campaigns.models import (
     Answer,
     AnswerChoice,
-    CampaignTheme,
     Consent,
     Conversation,
     ConversationTheme,
     FollowUp,
     QuestionSet,
     Resident,
-    Theme,
 )
 from server.campaigns.sync_plan import Accepted, Plan
 from server.campaigns.sync_rules import (
@@ -44,15 +41,11 @@ from server.campaigns.sync_rules import (
     follow_up_note,
 )
 from server.campaigns.sync_types import ConversationRow
-from server.core.bulk import insert_rows, read_rows
+from server.core.bulk import insert_or_skip, insert_rows, read_rows
 from server.core.models import table_of, utcnow
 from server.security.access import Actor
 
 _IDS: sa.BindParameter[Any] = sa.bindparam("ids", expanding=True)
-_THEMES = sa.select(col(Theme.key), col(Theme.id)).where(
-    col(Theme.organisation_id) == sa.bindparam("organisation_id"),
-    col(Theme.key).in_(sa.bindparam("keys", expanding=True)),
-)
 _LOCK_CHANGED = (
     sa.select(col(Conversation.id), col(Conversation.version))
     .where(col(Conversation.id).in_(_IDS))
@@ -65,14 +58,6 @@ class Raced(Exception):
     concurrent request meanwhile: plan again."""
 
 
-def _insert(session: AsyncSession, model: type[SQLModel]) -> Any:
-    """INSERT ... ON CONFLICT DO NOTHING for the session's database."""
-    table = table_of(model)
-    dialect = session.get_bind().dialect.name
-    stmt = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
-    return stmt.on_conflict_do_nothing()
-
-
 async def _insert_new(
     session: AsyncSession, model: type[SQLModel], rows: list[dict[str, Any]]
 ) -> None:
@@ -81,7 +66,7 @@ async def _insert_new(
     if not rows:
         return
     rows.sort(key=lambda r: r["id"])
-    stmt = _insert(session, model).returning(table_of(model).c.id)
+    stmt = insert_or_skip(session, model).returning(table_of(model).c.id)
     written = (await session.execute(stmt, rows)).scalars().all()
     if len(written) != len(rows):
         raise Raced(model.__name__)
@@ -121,35 +106,9 @@ async def _themes(
             names.setdefault(key, name)
     if not names:
         return {}
-    params = {"organisation_id": actor.organisation_id, "keys": list(names)}
-    found = {row.key: row.id for row in await read_rows(session, _THEMES, params)}
-    now = utcnow()
-    new = [
-        {
-            "id": uuid.uuid4(),
-            "created_at": now,
-            "updated_at": now,
-            "organisation_id": actor.organisation_id,
-            "key": key,
-            "name": name,
-        }
-        for key, name in sorted(names.items())
-        if key not in found
-    ]
-    if new:
-        stmt = _insert(session, Theme).returning(table_of(Theme).c.key, table_of(Theme).c.id)
-        found |= {row.key: row.id for row in await session.execute(stmt, new)}
-        if len(found) < len(names):  # a concurrent request created some: theirs
-            missing = {
-                "organisation_id": actor.organisation_id,
-                "keys": [k for k in names if k not in found],
-            }
-            found |= {row.key: row.id for row in await read_rows(session, _THEMES, missing)}
-    pairs = sorted({(a.campaign_id, found[key]) for a in accepted for key in a.themes})
-    await session.execute(
-        _insert(session, CampaignTheme),
-        [{"campaign_id": c, "theme_id": t, "created_at": now} for c, t in pairs],
-    )
+    found = await theme_rows.theme_ids(session, actor.organisation_id, names)
+    pairs = {(a.campaign_id, found[key]) for a in accepted for key in a.themes}
+    await theme_rows.link_to_campaigns(session, pairs)
     return found
 
 

@@ -7,11 +7,21 @@ from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import SQLModel
 
 from server.core.models import table_of
+
+
+def insert_or_skip(session: AsyncSession, model: type[SQLModel]) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING for the session's database: a row a concurrent
+    writer inserted first is left as it is (on PostgreSQL after that writer commits)."""
+    table = table_of(model)
+    dialect = session.get_bind().dialect.name
+    stmt = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    return stmt.on_conflict_do_nothing()
 
 
 async def insert_rows(

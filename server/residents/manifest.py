@@ -1,7 +1,17 @@
 """The residents domain: invitations, responses, hearing back, data rights."""
 
+from server.campaigns.signals import TALLIES_REBUILT
 from server.core.manifest import Domain
+from server.residents.invitation_templates import TEMPLATES as INVITATION_TEMPLATES
 from server.residents.models import MODELS
+from server.residents.response_tallies import recount_responses
 from server.residents.retention import ERASE_STALE_RESIDENTS
+from server.residents.update_templates import TEMPLATES as UPDATE_TEMPLATES
 
-DOMAIN = Domain(name="residents", models=MODELS, jobs=(ERASE_STALE_RESIDENTS,))
+DOMAIN = Domain(
+    name="residents",
+    models=MODELS,
+    jobs=(ERASE_STALE_RESIDENTS,),
+    templates={**INVITATION_TEMPLATES, **UPDATE_TEMPLATES},
+    listeners=((TALLIES_REBUILT, recount_responses),),
+)

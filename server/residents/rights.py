@@ -14,15 +14,17 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from server.audit.models import AuditEntry
+from server.audit.service import audit, audit_anonymous
 from server.campaigns import residents
 from server.campaigns.enums import ConsentKind, ConsentMethod
 from server.campaigns.models import Answer, Campaign, Consent, Conversation, Resident
+from server.core.enums import Role
 from server.core.errors import UserError, UserErrorCode
 from server.core.models import utcnow
 from server.notifications.resident_rights import cancel_pending_for_resident
 from server.residents import manage_tokens
 from server.residents.models import ManageToken, Response, ResponseAnswer
+from server.security.access import Actor
 
 
 @dataclass(frozen=True)
@@ -79,18 +81,13 @@ def audit_resident(
     actor_id: uuid.UUID | None,
     details: dict[str, Any],
 ) -> None:
-    """An audit entry about a resident; no actor when they acted by their manage token.
-    ``details`` never hold what identifies them."""
-    session.add(
-        AuditEntry(
-            organisation_id=organisation_id,
-            actor_id=actor_id,
-            action=action,
-            entity_type=Resident.__name__,
-            entity_id=resident_id,
-            details=details,
-        )
-    )
+    """An audit entry about a resident: by an admin, or with no actor (the resident by
+    their manage token, or the retention job). ``details`` never identify them."""
+    target = (Resident, resident_id)
+    if actor_id is None:
+        audit_anonymous(session, organisation_id, action, target, details)
+    else:  # only admins act on a resident's data rights for them
+        audit(session, Actor(actor_id, organisation_id, Role.ADMIN), action, target, details)
 
 
 def expired() -> UserError:

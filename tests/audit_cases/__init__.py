@@ -21,7 +21,8 @@ class Expected:
     action: str
     entity_type: str
     entity_id: uuid.UUID | str | None
-    actor_id: uuid.UUID | str | None  # None: no member (a resident by their manage token)
+    # None: someone without an account (a resident, by their token).
+    actor_id: uuid.UUID | str | None
 
 
 Run = Callable[[GraphQLClient, Org, Services], Awaitable[Expected]]

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.audit_cases.residents import rights
+from tests.audit_cases.residents import responses, rights, updates
 
-CASES: dict[str, Any] = {
-    **rights.CASES,
-}
+CASES: dict[str, Any] = {**responses.CASES, **updates.CASES, **rights.CASES}
