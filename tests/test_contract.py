@@ -39,12 +39,8 @@ NOT_YET = {
     # organiser.graphql
     # trainer.graphql
     # resident.graphql
-    "StopContact",
-    "MyData",
-    "EraseMyData",
     # admin.graphql
     "PublishCampaignUpdate",
-    "EraseResident",
 }
 
 # Types of inputs.graphql that the schema does not have yet.
