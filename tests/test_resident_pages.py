@@ -347,7 +347,7 @@ async def manage_link(http: httpx.AsyncClient, services: Services, org: Org) -> 
         hear_back="yes",
         name="Dee",
         email="dee@example.org",
-        phone="07700 900123",
+        phone="07911 123456",
         postcode="e1 6an",
     )
     thanks = await http.post(invited.path, data=form)
@@ -372,7 +372,7 @@ async def test_the_manage_page_shows_what_is_held_and_stops_contact(
     assert page.status_code == 200
     text = page.text
     assert "<h1>Your information</h1>" in text
-    for shown in ("Dee", "dee@example.org", "+447700900123", "E1 6AN", "Our Street", "More trees"):
+    for shown in ("Dee", "dee@example.org", "+447911123456", "E1 6AN", "Our Street", "More trees"):
         assert shown in text, shown
     assert page.headers["content-security-policy"] == CSP
     assert (await resident_of(services, invited.campaign.id)).contact_again

@@ -13,7 +13,7 @@ from starlette.routing import BaseRoute, Route
 from server.core.errors import UserError
 from server.core.settings import Settings
 from server.residents import csrf, manage_tokens
-from server.residents.erasure import erase_my_data
+from server.residents.erasure import erase_my_data_and_commit
 from server.residents.page_http import expired, is_form, over_limit, page, refused, services_of
 from server.residents.rights import my_data, stop_contact
 
@@ -68,7 +68,8 @@ async def _posted(request: Request, token: str) -> dict[str, str] | Response:
 async def _change(
     request: Request, token: str, work: Callable[[AsyncSession], Awaitable[None]]
 ) -> bool:
-    """Run one change of the resident's data; False when the token no longer works."""
+    """Run one change of the resident's data, committed; False when the token no longer
+    works."""
     try:
         async with services_of(request).db.session() as session:
             await work(session)
@@ -109,7 +110,12 @@ async def erase_page(request: Request) -> Response:
             status=400,
             csrf=_csrf(request, token),
         )
-    if not await _change(request, token, lambda session: erase_my_data(session, token)):
+    services = services_of(request)
+
+    async def erase(session: AsyncSession) -> None:
+        await erase_my_data_and_commit(services, session, token)
+
+    if not await _change(request, token, erase):
         return expired(request)
     return page(request, "erased.html")
 
