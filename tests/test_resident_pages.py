@@ -14,7 +14,6 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
-from server.residents.invitations import invitation_url
 from sqlmodel import col, select
 
 from server.campaigns.enums import CampaignKind, CampaignStatus, QuestionKind
@@ -23,6 +22,7 @@ from server.core.models import utcnow
 from server.core.services import Services
 from server.residents import qr
 from server.residents.enums import InvitationChannel
+from server.residents.invitations import invitation_url
 from server.residents.models import Invitation, Response, ResponseAnswer
 from server.residents.tokens import new_token
 from tests.campaign_rows import question
@@ -436,3 +436,19 @@ async def test_pages_answer_429_over_the_limit(
     assert (await http.get(f"{invited.path}/qr.png")).status_code == 429
     other = await invite(services, await make_org())
     assert (await http.get(other.path)).status_code == 200
+
+
+async def test_answers_to_a_closed_campaign_are_refused_with_a_plain_page(
+    http: httpx.AsyncClient, services: Services, make_org: Any
+) -> None:
+    invited = await invite(services, await make_org())
+    page = (await http.get(invited.path)).text
+    async with services.db.session() as session:
+        campaign = await session.get(Campaign, invited.campaign.id)
+        assert campaign is not None
+        campaign.status = CampaignStatus.CLOSED
+        await session.commit()
+    closed = await http.post(invited.path, data=answers_form(page))
+    assert closed.status_code == 410
+    assert "<h1>This campaign has closed</h1>" in closed.text
+    assert await responses_of(services, invited.campaign.id) == []

@@ -19,7 +19,8 @@ Response page /r/<token> (form POSTs to the same URL):
     ``id="error-summary"`` (heading "There is a problem"), links to ``#<control id>``
   h1 per state: the campaign title (form), "Thank you" (the manage link is
     ``<a id="manage-link">``), "You have already answered", "This link has expired",
-    "This form could not be sent" (403), "Too many requests" (429)
+    "This form could not be sent" (403), "Too many requests" (429), "This campaign has
+    closed" (410, on sending)
 
 Manage page /m/<token>: h1 "Your information"; sections ``id="details"``, ``id="consent"``,
   ``id="responses"``, ``id="conversations"``; form POST /m/<token>/stop with
@@ -137,6 +138,8 @@ def _problems(
         return expired(request)
     if UserErrorCode.ALREADY_DONE in codes:
         return page(request, "already.html")
+    if UserErrorCode.CLOSED in codes:
+        return page(request, "closed.html", status=410)
     placed = place(error.problems, submission, opened.questions, PAGE_TEXTS)
     typed = submission.typed
     if str(opened.question_set_version) != typed.version:  # the answers were to other questions

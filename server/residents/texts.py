@@ -67,6 +67,8 @@ class PageTexts:
     thanks_nothing_kept: str = (
         "You did not ask us to keep your details, so nothing that identifies you was kept."
     )
+    closed_title: str = "This campaign has closed"
+    closed_body: str = "Answers are no longer being collected. Thank you for your interest."
     already_title: str = "You have already answered"
     already_body: str = "This link has already been used to answer. Thank you for taking part."
 
