@@ -428,12 +428,16 @@ async def test_pages_answer_429_over_the_limit(
 ) -> None:
     invited = await invite(services, await make_org())
     for _ in range(3):
-        assert (await http.get(invited.path)).status_code == 200
+        page = await http.get(invited.path)
+        assert page.status_code == 200
     limited = await http.get(invited.path)
     assert limited.status_code == 429
     assert limited.headers["retry-after"] == "60"
     assert "Too many requests" in limited.text
     assert (await http.get(f"{invited.path}/qr.png")).status_code == 429
+    posted = await http.post(invited.path, data=answers_form(page.text))
+    assert posted.status_code == 429
+    assert await responses_of(services, invited.campaign.id) == []
     other = await invite(services, await make_org())
     assert (await http.get(other.path)).status_code == 200
 
@@ -452,3 +456,24 @@ async def test_answers_to_a_closed_campaign_are_refused_with_a_plain_page(
     assert closed.status_code == 410
     assert "<h1>This campaign has closed</h1>" in closed.text
     assert await responses_of(services, invited.campaign.id) == []
+
+
+async def test_the_csrf_cookie_is_http_only_and_strict(
+    http: httpx.AsyncClient, services: Services, make_org: Any
+) -> None:
+    invited = await invite(services, await make_org())
+    cookie = (await http.get(invited.path)).headers["set-cookie"]
+    assert cookie.startswith("doorstep_csrf=")
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/" in cookie
+    assert "Secure" not in cookie  # development over http
+    assert "Domain" not in cookie
+
+
+@pytest.mark.parametrize("settings_update", [{"public_url": "https://doorstep.example"}])
+async def test_over_https_the_csrf_cookie_is_a_secure_host_cookie(
+    http: httpx.AsyncClient, services: Services, make_org: Any
+) -> None:
+    invited = await invite(services, await make_org())
+    cookie = (await http.get(invited.path)).headers["set-cookie"]
+    assert cookie.startswith("__Host-doorstep_csrf=")
+    assert "Secure" in cookie and "Path=/" in cookie and "Domain" not in cookie
