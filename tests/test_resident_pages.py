@@ -477,3 +477,32 @@ async def test_over_https_the_csrf_cookie_is_a_secure_host_cookie(
     cookie = (await http.get(invited.path)).headers["set-cookie"]
     assert cookie.startswith("__Host-doorstep_csrf=")
     assert "Secure" in cookie and "Path=/" in cookie and "Domain" not in cookie
+
+
+async def test_a_form_of_older_questions_is_shown_again_with_the_new_ones(
+    http: httpx.AsyncClient, services: Services, make_org: Any
+) -> None:
+    invited = await invite(services, await make_org())
+    page = (await http.get(invited.path)).text
+    new_questions = [question("Is the bus stop in the right place?", QuestionKind.YES_NO)]
+    async with services.db.session() as session:
+        campaign = await session.get(Campaign, invited.campaign.id)
+        assert campaign is not None
+        campaign.question_set_version = 2
+        session.add(
+            QuestionSet(
+                organisation_id=campaign.organisation_id,
+                campaign_id=campaign.id,
+                version=2,
+                questions=new_questions,
+            )
+        )
+        await session.commit()
+    shown = await http.post(invited.path, data=answers_form(page, comment="Still here"))
+    assert shown.status_code == 400
+    assert "The questions changed while you were answering" in shown.text
+    assert "Is the bus stop in the right place?" in shown.text
+    assert "What should change on your street?" not in shown.text
+    assert ">Still here</textarea>" in shown.text
+    assert hidden(shown.text, "version") == "2"
+    assert await responses_of(services, invited.campaign.id) == []

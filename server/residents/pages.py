@@ -41,7 +41,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from server.core.conflicts import conflict_for
-from server.core.errors import UserError, UserErrorCode
+from server.core.errors import Problem, UserError, UserErrorCode
 from server.residents import csrf, qr
 from server.residents.invitations import OpenInvitation, invitation_url, open_invitation
 from server.residents.manage_pages import manage_url
@@ -114,6 +114,10 @@ async def _submit(request: Request, token: str) -> Response:
     if opened.already_responded:
         return page(request, "already.html")
     submission = read(form, opened.questions)
+    if submission.typed.version != str(opened.question_set_version):
+        # The form was of other questions: its answers cannot be read against these ones.
+        changed = Problem(UserErrorCode.INVALID, "", "input.questionSetVersion")
+        return _problems(request, token, opened, submission, UserError(changed))
     try:
         async with services.db.session() as session:
             responded = await respond(session, token, submission.data)
@@ -142,7 +146,7 @@ def _problems(
         return page(request, "closed.html", status=410)
     placed = place(error.problems, submission, opened.questions, PAGE_TEXTS)
     typed = submission.typed
-    if str(opened.question_set_version) != typed.version:  # the answers were to other questions
+    if typed.version != str(opened.question_set_version):
         typed.answers = {}
     context = _form_context(opened, typed)
     context.update(errors=placed.by_field, summary=placed.summary)
