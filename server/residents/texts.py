@@ -93,7 +93,7 @@ class PageTexts:
     responses_heading: str = "Your answers"
     no_responses: str = "You have not answered any campaign."
     submitted_on: str = "Sent on {when}"
-    question_label: str = "Question {number}"
+    answers_label: str = "Your answers to the questions"
     your_rating: str = "Your rating (0 to 10)"
     your_comment: str = "Your comment"
     notes_label: str = "What the organiser noted"
