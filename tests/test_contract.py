@@ -1,9 +1,8 @@
 """The client contract (tests/contract) against the server's schema.
 
-Every operation must validate, except those listed in NOT_YET; a listed one must still
-fail, so the list stays true. Every scalar, enum and input type that the contract
-declares must exist with the same shape, except those listed in NOT_YET_TYPES.
-Whoever implements an operation or a type removes it from the list.
+Every operation must validate, and every scalar, enum and input type that the contract
+declares must exist with the same shape. (All 59 operations are implemented: the lists of
+operations and types not yet built are gone with the last of them.)
 """
 
 from __future__ import annotations
@@ -34,12 +33,6 @@ from tests.contract_ops import CONTRACT, operations
 
 SHARED_CONTRACT = Path(__file__).resolve().parent.parent.parent / "shared" / "contract"
 
-# Operations of the contract that the schema does not have yet.
-NOT_YET: set[str] = set()
-
-# Types of inputs.graphql that the schema does not have yet.
-NOT_YET_TYPES = {}
-
 # Enums that clients read tolerantly: only these may have values the contract lacks.
 OPEN_ENUMS = {"Role", "NotificationKind", "UserErrorCode"}
 
@@ -55,18 +48,9 @@ def test_the_contract_has_every_operation_it_announces() -> None:
     assert len(OPERATIONS) == 59
 
 
-def test_not_yet_names_only_operations_of_the_contract() -> None:
-    assert sorted(NOT_YET - OPERATIONS.keys()) == []
-
-
-@pytest.mark.parametrize("name", sorted(OPERATIONS.keys() - NOT_YET))
+@pytest.mark.parametrize("name", sorted(OPERATIONS))
 def test_operation_validates(name: str) -> None:
     assert _errors(name) == []
-
-
-@pytest.mark.parametrize("name", sorted(NOT_YET))
-def test_operation_not_yet_implemented_still_fails(name: str) -> None:
-    assert _errors(name), f"{name} validates now: remove it from NOT_YET in {__file__}"
 
 
 def _contract_types() -> dict[str, TypeDefinitionNode]:
@@ -110,19 +94,10 @@ def _shape_problems(node: TypeDefinitionNode) -> list[str]:
     return problems
 
 
-def test_not_yet_types_names_only_types_of_the_contract() -> None:
-    assert sorted(NOT_YET_TYPES - CONTRACT_TYPES.keys()) == []
-
-
 @pytest.mark.parametrize("name", sorted(CONTRACT_TYPES))
 def test_contract_type_matches_the_schema(name: str) -> None:
-    node = CONTRACT_TYPES[name]
-    if name not in schema._schema.type_map:
-        assert name in NOT_YET_TYPES, f"the schema lacks {name}, declared in inputs.graphql"
-        return
-    problems = _shape_problems(node)
-    assert problems == []
-    assert name not in NOT_YET_TYPES, f"{name} matches now: remove it from NOT_YET_TYPES"
+    assert name in schema._schema.type_map, f"the schema lacks {name}, declared in inputs.graphql"
+    assert _shape_problems(CONTRACT_TYPES[name]) == []
 
 
 def test_shape_check_sees_a_mismatch() -> None:

@@ -27,6 +27,13 @@ from server.core.enums import Role
 from server.core.settings import Settings
 from tests.conftest import REDIS_URL, SECRET, GraphQLClient
 from tests.helpers import start_api, stop_api
+from tests.resident_helpers import (
+    active_campaign,
+    create_invitations,
+    links,
+    respond,
+    response_input,
+)
 
 PROTOCOL = "graphql-transport-ws"
 BOUND = 1.0  # seconds; unfixed, the fragment bomb alone took over 5
@@ -231,6 +238,8 @@ LIST_CAPS = {
     "CreateProgrammeInput.competencies": 100,
     "CreateCohortInput.trainerIds": 20,
     "Mutation.setResponseThemes(themes)": 20,
+    "CreateInvitationsInput.residentIds": 500,
+    "ResponseInput.answers": 50,
 }
 
 
@@ -345,3 +354,28 @@ async def test_create_area_takes_at_most_100_postcode_prefixes(
     [area] = [e["node"] for e in areas["areas"]["edges"] if e["node"]["name"] == "Just enough"]
     assert len(area["postcodePrefixes"]) == 100  # nothing cut short
     assert "Too many" not in [e["node"]["name"] for e in areas["areas"]["edges"]]
+
+
+async def test_create_invitations_takes_at_most_500_residents(
+    gql: GraphQLClient, make_org: Any
+) -> None:
+    org = await make_org()
+    campaign = await active_campaign(gql, org)
+    ids = [str(uuid.uuid4()) for _ in range(501)]
+    created = await create_invitations(
+        gql, org, {"campaignId": campaign.id, "channel": "SMS", "residentIds": ids}
+    )
+    assert created["invitations"] == []
+    assert [(e["field"], e["code"]) for e in created["userErrors"]] == [
+        ("input.residentIds", "INVALID")
+    ]
+
+
+async def test_a_response_takes_at_most_50_answers(gql: GraphQLClient, make_org: Any) -> None:
+    org = await make_org()
+    campaign = await active_campaign(gql, org)
+    [token] = await links(gql, org, campaign)
+    answers = [{"questionId": str(uuid.uuid4()), "text": "x"} for _ in range(51)]
+    result = await respond(gql, token, response_input(campaign, answers=answers))
+    assert result["response"] is None
+    assert [(e["field"], e["code"]) for e in result["userErrors"]] == [("input.answers", "INVALID")]

@@ -22,7 +22,7 @@ class CreateInvitationsInput:
     )
     resident_ids: list[strawberry.ID] | None = strawberry.field(
         default=None,
-        description=f"SMS and EMAIL only: at most {MAX_INVITATIONS} residents, each with "
+        description=f"At most {MAX_INVITATIONS} residents (SMS and EMAIL only), each with "
         "consent to be contacted again and the detail for the channel.",
     )
     expires_in_days: int | None = strawberry.field(default=None, description="1 to 365 days (30).")

@@ -12,21 +12,16 @@ from schema.residents.updates import CampaignUpdateMutations, CampaignUpdateQuer
 PART = SchemaPart(
     query=merge_types(
         "ResidentsQuery",
-        (
-            InvitationQueries,
-            CampaignUpdateQueries,
-            CampaignResponseQueries,
-            ResidentRightsQueries,
-        ),
+        (InvitationQueries, ResidentRightsQueries, CampaignUpdateQueries, CampaignResponseQueries),
     ),
     mutation=merge_types(
         "ResidentsMutation",
         (
             InvitationMutations,
             ResponseMutations,
+            ResidentRightsMutations,
             CampaignUpdateMutations,
             CampaignResponseMutations,
-            ResidentRightsMutations,
         ),
     ),
 )

@@ -2,6 +2,7 @@
 
 from server.campaigns.signals import TALLIES_REBUILT
 from server.core.manifest import Domain
+from server.residents import pages
 from server.residents.invitation_templates import TEMPLATES as INVITATION_TEMPLATES
 from server.residents.models import MODELS
 from server.residents.response_tallies import recount_responses
@@ -11,7 +12,8 @@ from server.residents.update_templates import TEMPLATES as UPDATE_TEMPLATES
 DOMAIN = Domain(
     name="residents",
     models=MODELS,
-    jobs=(ERASE_STALE_RESIDENTS,),
     templates={**INVITATION_TEMPLATES, **UPDATE_TEMPLATES},
     listeners=((TALLIES_REBUILT, recount_responses),),
+    jobs=(ERASE_STALE_RESIDENTS,),
+    routes=pages.routes,
 )
