@@ -1,5 +1,15 @@
 """What the residents domain adds to the schema root (schema.root)."""
 
-from schema.part import SchemaPart
+from strawberry.tools import merge_types
 
-PART = SchemaPart()
+from schema.part import SchemaPart
+from schema.residents.invitations import InvitationMutations, InvitationQueries
+from schema.residents.responses import ResponseMutations
+from schema.residents.rights import ResidentRightsMutations, ResidentRightsQueries
+
+PART = SchemaPart(
+    query=merge_types("ResidentsQuery", (InvitationQueries, ResidentRightsQueries)),
+    mutation=merge_types(
+        "ResidentsMutation", (InvitationMutations, ResponseMutations, ResidentRightsMutations)
+    ),
+)

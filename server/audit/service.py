@@ -29,6 +29,29 @@ def audit(
         organisation_id, actor_id = actor.organisation_id, actor.id
     else:
         organisation_id, actor_id = actor.organisation_id, actor.user_id
+    return _entry(session, organisation_id, actor_id, action, target, details)
+
+
+def audit_anonymous(
+    session: AsyncSession,
+    organisation_id: uuid.UUID,
+    action: str,
+    target: Target,
+    details: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """An entry for what someone without an account did (a resident, by their token):
+    no actor, and never anything identifying in ``details``."""
+    return _entry(session, organisation_id, None, action, target, details)
+
+
+def _entry(
+    session: AsyncSession,
+    organisation_id: uuid.UUID,
+    actor_id: uuid.UUID | None,
+    action: str,
+    target: Target,
+    details: dict[str, Any] | None,
+) -> AuditEntry:
     if isinstance(target, tuple):
         table, entity_id = target
     else:

@@ -15,11 +15,13 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col
 
 from server.campaigns.enums import QuestionKind
 from server.campaigns.models import Campaign, QuestionSet
 from server.core.errors import Problem, UserErrorCode
+from server.core.models import utcnow
 from server.core.validation import checked, collect, required_text
 
 MAX_QUESTIONS = 50
@@ -170,3 +172,17 @@ def replace(
     campaign.question_set_version = successor.version
     session.add_all([successor, campaign])
     return successor
+
+
+async def mark_answered(session: AsyncSession, question_set: QuestionSet) -> None:
+    """Record the version's first answer (from then on a change makes a new version)."""
+    if question_set.answered_at is not None:
+        return
+    answered_at = utcnow()
+    await session.execute(
+        sa.update(QuestionSet)
+        .where(col(QuestionSet.id) == question_set.id, col(QuestionSet.answered_at).is_(None))
+        .values(answered_at=answered_at)
+    )
+    # Known now, without a second UPDATE at the next flush.
+    set_committed_value(question_set, "answered_at", answered_at)

@@ -202,6 +202,28 @@ async def met(
     found = meeting(actor.organisation_id, data, stored, at, problems)
     if found is None:
         return None
+    return await apply_meeting(
+        session,
+        actor.organisation_id,
+        found,
+        stored,
+        data.consent.recorded_at,
+        method,
+        actor.user_id,
+    )
+
+
+async def apply_meeting(
+    session: AsyncSession,
+    organisation_id: uuid.UUID,
+    found: Meeting,
+    stored: Resident | None,
+    recorded_at: datetime,
+    method: ConsentMethod,
+    recorded_by: uuid.UUID | None,
+) -> Resident:
+    """Write a meeting with the ORM: the resident created or changed, its ledger lines
+    added (``recorded_by`` None when the resident stated it themselves)."""
     if stored is None:
         stored = Resident(id=found.resident_id, **found.values)
         session.add(stored)
@@ -209,9 +231,7 @@ async def met(
     else:
         for key, value in found.values.items():
             setattr(stored, key, value)
-    rows = ledger_rows(
-        actor.organisation_id, found, data.consent.recorded_at, method, actor.user_id
-    )
+    rows = ledger_rows(organisation_id, found, recorded_at, method, recorded_by)
     session.add_all(Consent(**row) for row in rows)
     return stored
 

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col
 
 from server.campaigns import access, residents
@@ -33,6 +32,7 @@ from server.campaigns.models import (
     QuestionSet,
     Theme,
 )
+from server.campaigns.questions import mark_answered
 from server.campaigns.sync_rules import (
     answer_values,
     checked_answers,
@@ -171,15 +171,7 @@ async def _apply(
     await session.flush()
     _store_answers(session, conversation, clean)
     await _store_themes(session, actor, conversation, item.themes)
-    if question_set.answered_at is None:
-        answered_at = utcnow()
-        await session.execute(
-            sa.update(QuestionSet)
-            .where(col(QuestionSet.id) == question_set.id, col(QuestionSet.answered_at).is_(None))
-            .values(answered_at=answered_at)
-        )
-        # Known now, without a second UPDATE at the next flush.
-        set_committed_value(question_set, "answered_at", answered_at)
+    await mark_answered(session, question_set)
     if item.follow_up is not None:
         await _follow_up(session, actor, conversation, item.follow_up, problems)
     await session.flush()

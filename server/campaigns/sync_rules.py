@@ -31,12 +31,20 @@ def decide(
 ) -> SyncStatus:
     """UNCHANGED, CONFLICT, UPDATED or CREATED, against ``existing`` (the stored
     conversation with this id, of any organisation, or None); a UserError when it is
-    another organisation's or campaign's, the campaign is not active, or a "change" names
-    a conversation that is not there."""
+    another organisation's or campaign's, redacted, the campaign is not active, or a
+    "change" names a conversation that is not there."""
     if existing is not None and (
         existing.organisation_id != organisation_id or existing.campaign_id != campaign_id
     ):
         raise UserError.of(UserErrorCode.NOT_FOUND, "No such conversation.", "id")
+    if existing is not None and existing.redacted_at is not None:
+        # Erased at the resident's request: a stale copy must not bring anything back.
+        raise UserError.of(
+            UserErrorCode.CLOSED,
+            "This conversation was redacted when the resident's details were erased; "
+            "it takes no more changes.",
+            "id",
+        )
     if existing is not None and existing.content_hash == digest:
         return SyncStatus.UNCHANGED
     if campaign_status != CampaignStatus.ACTIVE:
