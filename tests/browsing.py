@@ -8,6 +8,7 @@ the same address, the page's Content-Security-Policy bypassed so that axe may ru
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import struct
@@ -15,7 +16,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from playwright.async_api import Browser, BrowserContext, Page, Route, async_playwright
 
@@ -81,13 +82,27 @@ def describe(violations: list[dict[str, Any]]) -> str:
 
 
 class Auditor:
-    """Runs axe-core (WCAG 2.0, 2.1 and 2.2, levels A and AA) on what a visitor's page shows."""
+    """Runs axe-core (WCAG 2.0, 2.1 and 2.2, levels A and AA) on what a visitor's page shows.
+
+    ``later`` starts the check of a page as it is now and lets the visitor go on, so the
+    checks run beside the visit; ``verdict`` waits for them all and fails with every
+    violation found, step by step. As a context manager it never leaves a check running.
+    """
 
     def __init__(self, context: BrowserContext) -> None:
         self.context = context
+        self.pending: list[tuple[str, str, asyncio.Task[list[dict[str, Any]]]]] = []
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await asyncio.gather(*(task for _, _, task in self.pending), return_exceptions=True)
 
     async def violations(self, seen: Page) -> list[dict[str, Any]]:
-        url, html = seen.url, await seen.content()
+        return await self._run(seen.url, await seen.content())
+
+    async def _run(self, url: str, html: str) -> list[dict[str, Any]]:
         page = await self.context.new_page()
 
         async def same_page(route: Route) -> None:
@@ -98,17 +113,27 @@ class Auditor:
             await page.goto(url)
             await page.add_script_tag(path=AXE)
             found: list[dict[str, Any]] = await page.evaluate(
-                "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})"
-                ".then(result => result.violations)",
+                "tags => axe.run(document, {runOnly: {type: 'tag', values: tags},"
+                " resultTypes: ['violations']}).then(result => result.violations)",
                 WCAG,
             )
         finally:
             await page.close()
         return found
 
-    async def check(self, seen: Page, step: str) -> None:
-        found = await self.violations(seen)
-        assert not found, f"axe-core on {step} ({seen.url}):\n{describe(found)}"
+    async def later(self, seen: Page, step: str) -> None:
+        url, html = seen.url, await seen.content()
+        self.pending.append((step, url, asyncio.create_task(self._run(url, html))))
+
+    async def verdict(self) -> int:
+        """How many pages were checked; fails if any had a violation."""
+        report = []
+        for step, url, task in self.pending:
+            found = await task
+            if found:
+                report.append(f"axe-core on {step} ({url}):\n{describe(found)}")
+        assert not report, "\n\n".join(report)
+        return len(self.pending)
 
 
 def png_size(path: Path) -> tuple[int, int]:
@@ -157,7 +182,7 @@ async def tab_order(page: Page, until: str, presses: int = 60) -> list[str]:
         passed.append(
             await focused.evaluate(
                 "e => e.tagName.toLowerCase() + (e.name ? '[name=' + e.name + ']' : '')"
-                " + (e.type ? '[type=' + e.type + ']' : '')"
+                " + (e.tagName === 'INPUT' ? '[type=' + e.type + ']' : '')"
             )
         )
         if await focused.evaluate("(e, selector) => e.matches(selector)", until):
