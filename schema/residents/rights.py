@@ -3,6 +3,8 @@ admin's EraseResident, and the organisation's settings for residents' data."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import strawberry
 from graphql import GraphQLError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,11 +26,15 @@ async def _allowed(ctx: Context, token: str) -> bool:
     return await public_limits.allow(ctx.services, ctx.client_address, token)
 
 
-def _rate_limited() -> OkPayload:
-    return OkPayload(
-        ok=False,
-        user_errors=[UserError(field=None, message=RATE_LIMITED, code=UserErrorCode.RATE_LIMITED)],
-    )
+async def _by_token(
+    ctx: Context, token: str, work: Callable[[AsyncSession], Awaitable[None]]
+) -> OkPayload:
+    """A manage-token mutation: rate limited first, then ``work`` (which commits)."""
+    if not await _allowed(ctx, token):
+        limited = UserError(field=None, message=RATE_LIMITED, code=UserErrorCode.RATE_LIMITED)
+        return OkPayload(ok=False, user_errors=[limited])
+    _, errors = await attempt(ctx, work)
+    return _done(errors)
 
 
 def _done(errors: list[UserError]) -> OkPayload:
@@ -84,16 +90,11 @@ class ResidentRightsMutations:
         "messages to the resident are cancelled."
     )
     async def stop_contact(self, info: Info, manage_token: str) -> OkPayload:
-        ctx = info.context
-        if not await _allowed(ctx, manage_token):
-            return _rate_limited()
-
         async def work(session: AsyncSession) -> None:
             await rights.stop_contact(session, manage_token)
             await session.commit()
 
-        _, errors = await attempt(ctx, work)
-        return _done(errors)
+        return await _by_token(info.context, manage_token, work)
 
     @strawberry.mutation(
         description="Erase everything that identifies the holder of this manage token; "
@@ -101,14 +102,11 @@ class ResidentRightsMutations:
     )
     async def erase_my_data(self, info: Info, manage_token: str) -> OkPayload:
         ctx = info.context
-        if not await _allowed(ctx, manage_token):
-            return _rate_limited()
 
         async def work(session: AsyncSession) -> None:
             await erasure.erase_my_data_and_commit(ctx.services, session, manage_token)
 
-        _, errors = await attempt(ctx, work)
-        return _done(errors)
+        return await _by_token(ctx, manage_token, work)
 
     @strawberry.mutation(
         permission_classes=[IsAuthenticated],

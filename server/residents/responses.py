@@ -228,7 +228,7 @@ async def respond(
         )
         assert meeting is not None
         problems += _reachability(data, stored, meeting)
-        if stored is None and not any(meeting.values.get(k) for k in DETAILS):
+        if stored is None and not any((getattr(data, k) or "").strip() for k in DETAILS):
             problems.append(
                 Problem(
                     UserErrorCode.REQUIRED,
