@@ -1,7 +1,9 @@
 """A real browser for tests: Debian's ``chromium`` driven by Playwright, at a phone's width,
 with axe-core's accessibility check and a screenshot of each step.
 
-The visitor's context has JavaScript off, as on an old phone; axe-core is a script, so each
+The visitor's context has JavaScript off, as on an old phone. Playwright's own ``evaluate``
+still works there (it goes through the DevTools protocol), so widths and focus are measured in
+the visitor's page. axe-core needs the page's timers, which are off with JavaScript, so each
 page the visitor saw is checked again in a second context with JavaScript on: the same HTML at
 the same address, the page's Content-Security-Policy bypassed so that axe may run.
 """
