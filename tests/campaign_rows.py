@@ -31,10 +31,12 @@ async def add_campaigns(
     status: CampaignStatus = CampaignStatus.ACTIVE,
     organisers: Sequence[uuid.UUID] = (),
     questions: int = 0,
+    asked: Sequence[dict[str, Any]] = (),
     themes: int = 0,
     area: bool = False,
 ) -> list[Campaign]:
-    """Campaigns of ``org``, each with those organisers, questions and themes."""
+    """Campaigns of ``org``, each with those organisers, questions (``questions`` numbered
+    ones, then those ``asked``) and themes."""
     made: list[Campaign] = []
     async with services.db.session() as session:
         theme_rows = [
@@ -59,7 +61,7 @@ async def add_campaigns(
                     organisation_id=org.organisation.id,
                     campaign_id=campaign.id,
                     version=1,
-                    questions=[question(f"Question {i}") for i in range(questions)],
+                    questions=[question(f"Question {i}") for i in range(questions)] + list(asked),
                 )
             )
             session.add_all(

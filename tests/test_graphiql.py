@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-import shutil
 import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
@@ -14,7 +13,8 @@ import pytest
 
 from server.core.settings import Settings
 from server.web.graphiql import ASSETS, ASSETS_PATH
-from tests.conftest import REDIS_URL, SECRET, GraphQLClient, unavailable
+from tests.browsing import chromium
+from tests.conftest import REDIS_URL, SECRET, GraphQLClient
 from tests.serve import ServeProcess
 from tests.test_graphql_limits import PRODUCTION, ClientFactory, client_with
 
@@ -90,13 +90,6 @@ async def test_production_serves_neither_the_page_nor_its_assets(
         assert (await client.http.get("/graphql", headers=HTML)).status_code == 404
         response = await client.http.get(f"{ASSETS_PATH}/graphiql.min.js")
         assert response.status_code == 404
-
-
-def chromium() -> str:
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if path is None:
-        unavailable("headless Chromium is needed: apt-get install chromium (.ci/run does)")
-    return path
 
 
 @pytest.mark.slow
