@@ -193,6 +193,7 @@ def test_dev_serves_the_api_with_a_worker_and_stops_everything_on_ctrl_c(
     assert httpx.get(f"{dev.base_url}/healthz").json() == {"status": "ok"}
     assert "admin@demo.doorstep.local" in dev.output
     assert_the_demo_campaign_reports(dev)
+    assert_the_resident_link_opens(dev)
 
     children = dev.descendants()
     lines = command_lines(children)
@@ -233,6 +234,15 @@ def assert_the_demo_campaign_reports(dev: Dev) -> None:
     assert sum(w["count"] for w in report["conversationsByWeek"]) == CONVERSATIONS
     assert len(report["conversationsByWeek"]) >= WEEKS
     assert report["themeCounts"] and report["answerSummary"][1]["answeredCount"] == CONVERSATIONS
+
+
+def assert_the_resident_link_opens(dev: Dev) -> None:
+    """The printed resident link opens the demo campaign's response page."""
+    [link] = re.findall(r"A resident's link to the demo campaign .*: (\S+)", dev.output)
+    assert link.startswith(f"{dev.base_url}/r/")
+    page = httpx.get(link)
+    assert page.status_code == 200
+    assert "Mill Lane" in page.text and 'name="store_details"' in page.text
 
 
 def test_dev_stops_the_rest_and_fails_when_a_child_dies(

@@ -10,6 +10,7 @@ from server.campaigns.demo import DEMO_CAMPAIGN, seed_demo_campaign
 from server.core.enums import Role
 from server.core.services import Services
 from server.core.settings import Settings
+from server.residents.demo import demo_invitation_link
 from server.training.demo import DEMO_COHORT, seed_demo_training
 
 DEMO_ORGANISATION = "Riverside Community Organisers (demo)"
@@ -71,6 +72,7 @@ async def seed_demo(settings: Settings) -> bool:
             # Also for a demo organisation seeded before campaigns existed.
             campaign_id = await seed_demo_campaign(session, org_id)
             cohort_id = await seed_demo_training(session, org_id)
+            link = await demo_invitation_link(session, settings, org_id, campaign_id)
             await session.commit()
     finally:
         await services.close()
@@ -79,4 +81,5 @@ async def seed_demo(settings: Settings) -> bool:
         print(f"  {role.value:<17} {email}  password: {DEMO_PASSWORD}")
     print(f"Demo campaign: {DEMO_CAMPAIGN}  id: {campaign_id}  (query CampaignReport)")
     print(f"Demo cohort: {DEMO_COHORT}  id: {cohort_id}  (query CohortProgress as the trainer)")
+    print(f"A resident's link to the demo campaign (new each start): {link}")
     return created
