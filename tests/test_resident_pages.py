@@ -374,6 +374,15 @@ async def test_the_manage_page_shows_what_is_held_and_stops_contact(
     assert "<h1>Your information</h1>" in text
     for shown in ("Dee", "dee@example.org", "+447911123456", "E1 6AN", "Our Street", "More trees"):
         assert shown in text, shown
+    # Each answer under its question, in the order asked; a yes/no answer in words.
+    answers = re.findall(r'<li><span class="prompt">(.*?)</span> (.*?)</li>', text)
+    assert [(html.unescape(q), a) for q, a in answers] == [
+        ("What should change on your street?", "More trees"),
+        ("How safe do you feel at night?", "4"),
+        ("Would you come to a meeting?", "Yes"),
+        ("Which matters most?", "Parks"),
+        ("What would you help with?", "Flyers, Calls"),
+    ]
     assert page.headers["content-security-policy"] == CSP
     assert (await resident_of(services, invited.campaign.id)).contact_again
 

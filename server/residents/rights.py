@@ -17,7 +17,7 @@ from sqlmodel import col
 from server.audit.service import audit, audit_anonymous
 from server.campaigns import residents
 from server.campaigns.enums import ConsentKind, ConsentMethod
-from server.campaigns.models import Answer, Campaign, Consent, Conversation, Resident
+from server.campaigns.models import Answer, Campaign, Consent, Conversation, QuestionSet, Resident
 from server.core.enums import Role
 from server.core.errors import UserError, UserErrorCode
 from server.core.models import utcnow
@@ -41,6 +41,9 @@ class MyAnswer:
     text: str | None
     number: int | None
     choices: list[str] | None
+    # The question as it was asked (its version's prompt and kind); None if it is gone.
+    prompt: str | None = None
+    kind: str | None = None
 
 
 @dataclass(frozen=True)
@@ -180,21 +183,47 @@ _CONVERSATION_ANSWERS = (
 )
 
 
-def _answer(row: Any) -> MyAnswer:
-    return MyAnswer(row.question_id, row.text, row.number, row.choices)
+_QUESTIONS = sa.select(
+    col(QuestionSet.campaign_id), col(QuestionSet.version), col(QuestionSet.questions)
+).where(
+    sa.tuple_(col(QuestionSet.campaign_id), col(QuestionSet.version)).in_(
+        sa.bindparam("versions", expanding=True)
+    )
+)
+
+Asked = dict[tuple[uuid.UUID, int], list[dict[str, Any]]]
 
 
-async def _answers_by(
-    session: AsyncSession, stmt: Any, owner: str, resident_id: uuid.UUID
-) -> dict[uuid.UUID, list[MyAnswer]]:
-    found: dict[uuid.UUID, list[MyAnswer]] = defaultdict(list)
-    for row in (await session.scalars(stmt, {"resident_id": resident_id})).all():
-        found[getattr(row, owner)].append(_answer(row))
-    return found
+async def _asked(session: AsyncSession, rows: list[Any]) -> Asked:
+    """The questions of every (campaign, version) those answers answered, in one statement."""
+    versions = sorted({(row.campaign_id, row.question_set_version) for row in rows})
+    if not versions:
+        return {}
+    result = await session.execute(_QUESTIONS, {"versions": versions})
+    return {(r.campaign_id, r.version): list(r.questions or []) for r in result}
+
+
+def _answers_by(rows: list[Any], owner: str, asked: Asked) -> dict[uuid.UUID, list[MyAnswer]]:
+    """Each owner's answers with their questions' prompts, in the order they were asked."""
+    found: dict[uuid.UUID, list[tuple[int, MyAnswer]]] = defaultdict(list)
+    for row in rows:
+        questions = asked.get((row.campaign_id, row.question_set_version), [])
+        place = {str(q["id"]): (i, q) for i, q in enumerate(questions)}
+        index, question = place.get(str(row.question_id), (len(place), None))
+        answer = MyAnswer(
+            row.question_id,
+            row.text,
+            row.number,
+            row.choices,
+            prompt=question["prompt"] if question else None,
+            kind=question["kind"] if question else None,
+        )
+        found[getattr(row, owner)].append((index, answer))
+    return {key: [a for _, a in sorted(pairs, key=lambda p: p[0])] for key, pairs in found.items()}
 
 
 async def my_data(session: AsyncSession, manage_token: str) -> MyData | None:
-    """Everything held about the token's resident, in seven statements whatever they have;
+    """Everything held about the token's resident, in eight statements whatever they have;
     None for a token that is not live (or a resident since erased)."""
     token = await manage_tokens.find(session, manage_token)
     if token is None:
@@ -203,10 +232,11 @@ async def my_data(session: AsyncSession, manage_token: str) -> MyData | None:
     if resident is None or resident.erased_at is not None:
         return None
     params = {"resident_id": resident.id}
-    response_answers = await _answers_by(session, _RESPONSE_ANSWERS, "response_id", resident.id)
-    conversation_answers = await _answers_by(
-        session, _CONVERSATION_ANSWERS, "conversation_id", resident.id
-    )
+    given = list((await session.scalars(_RESPONSE_ANSWERS, params)).all())
+    logged = list((await session.scalars(_CONVERSATION_ANSWERS, params)).all())
+    asked = await _asked(session, [*given, *logged])
+    response_answers = _answers_by(given, "response_id", asked)
+    conversation_answers = _answers_by(logged, "conversation_id", asked)
     responses = [
         MyResponse(r.title, r.submitted_at, response_answers.get(r.id, []), r.rating, r.comment)
         for r in await session.execute(_RESPONSES, params)
