@@ -465,6 +465,11 @@ async def test_answers_to_a_closed_campaign_are_refused_with_a_plain_page(
     assert closed.status_code == 410
     assert "<h1>This campaign has closed</h1>" in closed.text
     assert await responses_of(services, invited.campaign.id) == []
+    # Opened after it closed, the link says so before anyone starts answering.
+    opened = await http.get(invited.path)
+    assert opened.status_code == 410
+    assert "<h1>This campaign has closed</h1>" in opened.text
+    assert 'name="answer-0"' not in opened.text
 
 
 async def test_the_csrf_cookie_is_http_only_and_strict(

@@ -262,6 +262,8 @@ class OpenInvitation:
     privacy_notice: str
     already_responded: bool
     expires_at: datetime
+    # The campaign no longer takes responses (the page says so before anyone answers).
+    closed: bool = False
 
 
 async def live_invitation(
@@ -282,6 +284,7 @@ _VIEW = (
     sa.select(
         col(Campaign.title),
         col(Campaign.description),
+        col(Campaign.status),
         col(Organisation.name).label("organisation_name"),
         col(QuestionSet.version),
         col(QuestionSet.questions),
@@ -323,4 +326,5 @@ async def open_invitation(
         privacy_notice=row.privacy_notice or standard_privacy_notice(row.organisation_name),
         already_responded=invitation.responded_at is not None,
         expires_at=invitation.expires_at,
+        closed=row.status is CampaignStatus.CLOSED,
     )

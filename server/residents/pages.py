@@ -20,7 +20,7 @@ Response page /r/<token> (form POSTs to the same URL):
   h1 per state: the campaign title (form), "Thank you" (the manage link is
     ``<a id="manage-link">``), "You have already answered", "This link has expired",
     "This form could not be sent" (403), "Too many requests" (429), "This campaign has
-    closed" (410, on sending)
+    closed" (410, on opening or sending)
 
 Manage page /m/<token>: h1 "Your information"; sections ``id="details"``, ``id="consent"``,
   ``id="responses"``, ``id="conversations"``; form POST /m/<token>/stop with
@@ -93,6 +93,8 @@ async def response_page(request: Request) -> Response:
         return expired(request)
     if opened.already_responded:
         return page(request, "already.html")
+    if opened.closed:
+        return page(request, "closed.html", status=410)
     return page(
         request,
         "respond.html",
