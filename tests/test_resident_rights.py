@@ -5,7 +5,6 @@ number of statements) and the rate limit of both."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -39,15 +38,11 @@ from tests.resident_rows import (
 PHONE = "+447911123456"
 OTHER_PHONE = "+447911654321"
 
-
-@pytest.fixture
-async def twilio() -> AsyncIterator[FakeTwilio]:
-    async with FakeTwilio() as fake:
-        yield fake
+pytest_plugins = ["tests.fakes.fixtures"]
 
 
 @pytest.fixture
-def settings(settings: Settings, twilio: FakeTwilio) -> Settings:
+def settings(settings: Settings, fake_twilio: FakeTwilio) -> Settings:
     return settings.model_copy(
         update={
             "delivery": "live",
@@ -55,7 +50,7 @@ def settings(settings: Settings, twilio: FakeTwilio) -> Settings:
             "sweep_interval_seconds": 1,
             "delivery_backoff_seconds": 0.2,
             "delivery_max_attempts": 3,
-            **twilio.settings(),
+            **fake_twilio.settings(),
         }
     )
 
@@ -170,7 +165,7 @@ async def test_stop_contact_withdraws_consent_by_link_and_cancels_a_pending_sms(
     make_org: Any,
     services: Services,
     settings: Settings,
-    twilio: FakeTwilio,
+    fake_twilio: FakeTwilio,
 ) -> None:
     org: Org = await make_org()
     campaign = await listening_campaign(services, org)
@@ -193,7 +188,7 @@ async def test_stop_contact_withdraws_consent_by_link_and_cancels_a_pending_sms(
             return status == DeliveryStatus.SENT
 
         await eventually(sam_sent)
-    assert [s.form["To"] for s in twilio.sent] == [OTHER_PHONE]
+    assert [s.form["To"] for s in fake_twilio.sent] == [OTHER_PHONE]
     async with services.db.session() as session:
         statuses = {
             (d.address, d.status) for d in (await session.scalars(sa.select(Delivery))).all()
