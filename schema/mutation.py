@@ -20,7 +20,9 @@ T = TypeVar("T")
 async def attempt(
     ctx: Context, work: Callable[[AsyncSession], Awaitable[T]]
 ) -> tuple[T | None, list[UserError]]:
-    """Run ``work`` in the request's session; a UserError rolls back and becomes userErrors.
+    """Run ``work`` in the request's session and commit what it left open; a UserError
+    rolls back and becomes userErrors. (A domain function that commits itself, to hold
+    something until its commit, leaves nothing open: then there is nothing to commit.)
 
     A unique constraint named in server.core.conflicts that fires means another request
     made the same change between our check and our write: the caller gets CONFLICT and can
@@ -29,7 +31,10 @@ async def attempt(
     """
     try:
         async with ctx.db() as session:
-            return await work(session), []
+            done = await work(session)
+            if session.in_transaction():
+                await session.commit()
+            return done, []
     except DomainUserError as error:
         return None, user_errors(error)
     except IntegrityError as error:

@@ -39,27 +39,13 @@ EMAIL = "rosa@example.test"
 PHONE = "+447700900123"
 OTHER_PHONE = "+447700900456"
 
-
-@pytest.fixture
-async def smtp() -> AsyncIterator[FakeSmtp]:
-    async with FakeSmtp() as fake:
-        yield fake
+pytest_plugins = ["tests.fakes.fixtures"]
 
 
 @pytest.fixture
-async def twilio() -> AsyncIterator[FakeTwilio]:
-    async with FakeTwilio() as fake:
-        yield fake
-
-
-@pytest.fixture
-async def expo() -> AsyncIterator[FakeExpo]:
-    async with FakeExpo() as fake:
-        yield fake
-
-
-@pytest.fixture
-def settings(settings: Settings, smtp: FakeSmtp, twilio: FakeTwilio, expo: FakeExpo) -> Settings:
+def settings(
+    settings: Settings, fake_smtp: FakeSmtp, fake_twilio: FakeTwilio, fake_expo: FakeExpo
+) -> Settings:
     return settings.model_copy(
         update={
             "delivery": "live",
@@ -67,9 +53,9 @@ def settings(settings: Settings, smtp: FakeSmtp, twilio: FakeTwilio, expo: FakeE
             "sweep_interval_seconds": 1,
             "delivery_backoff_seconds": 0.2,
             "delivery_max_attempts": 3,
-            **smtp.settings(),
-            **twilio.settings(),
-            **expo.settings(),
+            **fake_smtp.settings(),
+            **fake_twilio.settings(),
+            **fake_expo.settings(),
         }
     )
 
@@ -116,13 +102,13 @@ async def _deliveries(services: Services) -> dict[str, Delivery]:
         return {d.address: d for d in (await session.scalars(sa.select(Delivery))).all()}
 
 
-def _sms_to(twilio: FakeTwilio, phone: str) -> list[str]:
-    return [s.form["Body"] for s in twilio.sent if s.form["To"] == phone]
+def _sms_to(fake_twilio: FakeTwilio, phone: str) -> list[str]:
+    return [s.form["Body"] for s in fake_twilio.sent if s.form["To"] == phone]
 
 
-def _mail_to(smtp: FakeSmtp, address: str) -> list[str]:
+def _mail_to(fake_smtp: FakeSmtp, address: str) -> list[str]:
     texts = []
-    for mail in smtp.received:
+    for mail in fake_smtp.received:
         if address in mail.rcpt_tos:
             body = mail.message.get_body(preferencelist=("plain",))
             assert body is not None
@@ -131,7 +117,7 @@ def _mail_to(smtp: FakeSmtp, address: str) -> list[str]:
 
 
 async def test_an_email_and_an_sms_reach_residents_and_no_member(
-    gql, make_org, services, smtp, twilio, expo, worker
+    gql, make_org, services, fake_smtp, fake_twilio, fake_expo, worker
 ):
     org = await make_org("Alpha")
     await add_organisers(services.db, org.organisation.id, 2)  # members with phones
@@ -142,11 +128,11 @@ async def test_an_email_and_an_sms_reach_residents_and_no_member(
         return (await _statuses(services))[DeliveryStatus.SENT] == 2
 
     await eventually(both_sent)
-    [mail] = _mail_to(smtp, EMAIL)
+    [mail] = _mail_to(fake_smtp, EMAIL)
     assert mail.startswith("You said, we did\n") and "collected weekly" in mail
-    assert _sms_to(twilio, PHONE) == ["You said, we did\nThe bins are now collected weekly."]
+    assert _sms_to(fake_twilio, PHONE) == ["You said, we did\nThe bins are now collected weekly."]
     # Nothing else went anywhere: no member mail, no push, nobody's inbox.
-    assert len(smtp.received) == 1 and len(twilio.sent) == 1 and expo.messages == []
+    assert len(fake_smtp.received) == 1 and len(fake_twilio.sent) == 1 and fake_expo.messages == []
     for role in Role:
         listed = await gql.op("MyNotifications", token=org.token(role))
         assert listed["notifications"] == {
@@ -166,14 +152,14 @@ async def test_an_email_and_an_sms_reach_residents_and_no_member(
 
     # Twilio's status callback confirms the resident's SMS as for a member's.
     sms = (await _deliveries(services))[PHONE]
-    _, form, _ = twilio.status_callback(sms.provider_id or "", "delivered")
+    _, form, _ = fake_twilio.status_callback(sms.provider_id or "", "delivered")
     async with services.db.session() as session:
         assert await apply_status_callback(session, form)
     assert (await _deliveries(services))[PHONE].status is DeliveryStatus.DELIVERED
 
 
 async def test_the_same_event_staged_or_handled_twice_tells_each_resident_once(
-    make_org, services, smtp, twilio, worker
+    make_org, services, fake_smtp, fake_twilio, worker
 ):
     org = await make_org("Alpha")
     rosa, sam = uuid.uuid4(), uuid.uuid4()
@@ -190,17 +176,17 @@ async def test_the_same_event_staged_or_handled_twice_tells_each_resident_once(
     await eventually(sent)
     async with services.db.session() as session:
         assert await session.scalar(sa.select(sa.func.count()).select_from(Notification)) == 2
-    assert len(_mail_to(smtp, EMAIL)) == 1
+    assert len(_mail_to(fake_smtp, EMAIL)) == 1
     # One channel per resident and event: the first given.
-    assert len(_sms_to(twilio, PHONE)) == 1 and _sms_to(twilio, OTHER_PHONE) == []
+    assert len(_sms_to(fake_twilio, PHONE)) == 1 and _sms_to(fake_twilio, OTHER_PHONE) == []
 
 
 async def test_a_failing_provider_retries_then_dead_letters_as_for_members(
-    make_org, services, smtp, twilio, worker
+    make_org, services, fake_smtp, fake_twilio, worker
 ):
     org = await make_org("Alpha")
-    smtp.data_replies.append("451 4.3.0 try again later")
-    twilio.script.fail_next(3, 503)
+    fake_smtp.data_replies.append("451 4.3.0 try again later")
+    fake_twilio.script.fail_next(3, 503)
     await _stage(services, spec(org, [by_email(uuid.uuid4()), by_sms(uuid.uuid4())]))
 
     async def settled() -> bool:
@@ -209,8 +195,8 @@ async def test_a_failing_provider_retries_then_dead_letters_as_for_members(
 
     await eventually(settled)
     found = await _deliveries(services)
-    assert found[EMAIL].attempts == 2 and len(_mail_to(smtp, EMAIL)) == 1
-    assert found[PHONE].attempts == 3 and twilio.sent == []
+    assert found[EMAIL].attempts == 2 and len(_mail_to(fake_smtp, EMAIL)) == 1
+    assert found[PHONE].attempts == 3 and fake_twilio.sent == []
     async with services.db.session() as session:
         page = await list_failures(session, org.actor(Role.ADMIN), PageRequest(first=10))
     assert [d.address for d in page.items] == [PHONE]
@@ -222,10 +208,12 @@ async def test_a_failing_provider_retries_then_dead_letters_as_for_members(
         return (await _statuses(services))[DeliveryStatus.SENT] == 2
 
     await eventually(resent)
-    assert len(_sms_to(twilio, PHONE)) == 1
+    assert len(_sms_to(fake_twilio, PHONE)) == 1
 
 
-async def test_cancel_stops_a_pending_sms_and_a_staged_one(make_org, services, settings, twilio):
+async def test_cancel_stops_a_pending_sms_and_a_staged_one(
+    make_org, services, settings, fake_twilio
+):
     org = await make_org("Alpha")
     rosa, sam = uuid.uuid4(), uuid.uuid4()
     async with services.db.session() as session:
@@ -244,7 +232,7 @@ async def test_cancel_stops_a_pending_sms_and_a_staged_one(make_org, services, s
             return (await _statuses(services))[DeliveryStatus.SENT] == 2
 
         await eventually(others_told)
-    assert len(_sms_to(twilio, OTHER_PHONE)) == 2 and _sms_to(twilio, PHONE) == []
+    assert len(_sms_to(fake_twilio, OTHER_PHONE)) == 2 and _sms_to(fake_twilio, PHONE) == []
     assert await _statuses(services) == {
         **{s: 0 for s in DeliveryStatus},
         DeliveryStatus.SENT: 2,
@@ -271,11 +259,11 @@ async def test_cancel_reaches_an_sms_a_worker_has_claimed_but_not_sent(make_org,
 
 
 async def test_erasure_leaves_no_address_and_keeps_the_counts(
-    make_org, services, settings, smtp, twilio
+    make_org, services, settings, fake_smtp, fake_twilio
 ):
     org = await make_org("Alpha")
     rosa, sam = uuid.uuid4(), uuid.uuid4()
-    twilio.invalid_numbers.add(PHONE)  # Twilio's error quotes the number
+    fake_twilio.invalid_numbers.add(PHONE)  # Twilio's error quotes the number
     async with running_worker(settings, services):
         await _stage(services, spec(org, [by_email(rosa), by_sms(sam, OTHER_PHONE)]))
         await _stage(services, spec(org, [by_sms(rosa)], "u2"))

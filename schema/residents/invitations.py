@@ -61,11 +61,9 @@ class InvitationMutations:
                 else None,
                 expires_in_days=input.expires_in_days,
             )
-            created = await invitations.create_invitations(
+            return await invitations.create_invitations(
                 session, ctx.services.settings, ctx.require_actor(), data
             )
-            await session.commit()
-            return created
 
         created, errors = await attempt(ctx, work)
         if created is None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import strawberry
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from schema.context import Info
 from schema.errors import UserError, user_errors
@@ -39,12 +38,9 @@ class ResponseMutations:
         if not await allowed(ctx, token):
             return RespondToCampaignPayload(user_errors=user_errors(rate_limited()))
 
-        async def work(session: AsyncSession) -> responses.Responded:
-            done = await responses.respond(session, token, input.data())
-            await session.commit()
-            return done
-
-        done, errors = await attempt(ctx, work)
+        done, errors = await attempt(
+            ctx, lambda session: responses.respond(session, token, input.data())
+        )
         if done is None:
             return RespondToCampaignPayload(user_errors=errors)
         return RespondToCampaignPayload(

@@ -22,7 +22,7 @@ from server.residents import erasure, retention, rights
 async def _by_token(
     ctx: Context, token: str, work: Callable[[AsyncSession], Awaitable[None]]
 ) -> OkPayload:
-    """A manage-token mutation: rate limited first, then ``work`` (which commits)."""
+    """A manage-token mutation: rate limited first, then ``work``."""
     if not await allowed(ctx, token):
         return OkPayload(ok=False, user_errors=user_errors(rate_limited()))
     _, errors = await attempt(ctx, work)
@@ -83,7 +83,6 @@ class ResidentRightsMutations:
     async def stop_contact(self, info: Info, manage_token: str) -> OkPayload:
         async def work(session: AsyncSession) -> None:
             await rights.stop_contact(session, manage_token)
-            await session.commit()
 
         return await _by_token(info.context, manage_token, work)
 
@@ -134,7 +133,6 @@ class ResidentRightsMutations:
                 input.privacy_notice if change_notice else None,
                 change_notice=change_notice,
             )
-            await session.commit()
             return view
 
         view, errors = await attempt(ctx, work)

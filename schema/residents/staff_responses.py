@@ -141,14 +141,12 @@ class CampaignResponseMutations:
         ctx = info.context
 
         async def work(session: AsyncSession) -> sa.Row[Any]:
-            row = await staff_responses.set_response_themes(
+            return await staff_responses.set_response_themes(
                 session,
                 ctx.require_actor(),
                 parse_id(response_id, "responseId", "response"),
                 capped(themes, MAX_THEMES, "themes", "themes"),
             )
-            await session.commit()
-            return row
 
         row, errors = await attempt(ctx, work)
         return SetResponseThemesPayload(

@@ -84,15 +84,13 @@ class CampaignUpdateMutations:
         ctx = info.context
 
         async def work(session: AsyncSession) -> CampaignUpdate:
-            update = await updates.publish_update(
+            return await updates.publish_update(
                 session,
                 ctx.require_actor(),
                 parse_id(campaign_id, "campaignId", "campaign"),
                 input.title,
                 input.body,
             )
-            await session.commit()
-            return update
 
         update, errors = await attempt(ctx, work)
         return PublishCampaignUpdatePayload(

@@ -39,6 +39,7 @@ from server.campaigns.sync_rules import (
 from server.campaigns.sync_types import ConversationData, ConversationRow, ItemResult
 from server.core.bulk import read_rows
 from server.core.errors import Problem, UserError, UserErrorCode
+from server.core.validation import uuid_or_none
 from server.security.access import Actor
 
 _IDS: sa.BindParameter[Any] = sa.bindparam("ids", expanding=True)
@@ -225,9 +226,9 @@ async def _accept(
             },
         )
     }
-    resident_ids = [_uuid(i.resident.id) for i in wanted if i.resident is not None]
+    resident_ids = [uuid_or_none(i.resident.id) for i in wanted if i.resident is not None]
     people = await _by_id(session, _RESIDENTS, resident_ids)
-    follow_up_ids = [_uuid(i.follow_up.id) for i in wanted if i.follow_up is not None]
+    follow_up_ids = [uuid_or_none(i.follow_up.id) for i in wanted if i.follow_up is not None]
     follow_ups = await _by_id(session, _FOLLOW_UPS, follow_up_ids)
     for index, conversation_id, campaign_id, digest, status in pending:
         item = items[index]
@@ -239,7 +240,7 @@ async def _accept(
             clean = checked_answers(version.questions, item)
             meeting = None
             if item.resident is not None:
-                found = people.get(_uuid(item.resident.id) or uuid.UUID(int=0))
+                found = people.get(uuid_or_none(item.resident.id) or uuid.UUID(int=0))
                 meeting = residents.meeting(
                     actor.organisation_id, item.resident, found, "resident", problems
                 )
@@ -248,7 +249,7 @@ async def _accept(
             continue
         follow_up_id = None
         if item.follow_up is not None:
-            follow_up_id = _uuid(item.follow_up.id)
+            follow_up_id = uuid_or_none(item.follow_up.id)
             known = follow_ups.get(follow_up_id) if follow_up_id else None
             if follow_up_id is None or (
                 known is not None and known.organisation_id != actor.organisation_id
@@ -276,13 +277,6 @@ async def _accept(
                 problems=problems,
             )
         )
-
-
-def _uuid(value: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return None
 
 
 async def _by_id(

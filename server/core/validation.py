@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -55,4 +56,13 @@ def checked(check: Callable[[], T], problems: list[Problem]) -> T | None:
         return check()
     except UserError as error:
         problems.extend(error.problems)
+        return None
+
+
+def uuid_or_none(value: object) -> uuid.UUID | None:
+    """The UUID a client sent, or None when it is not one (callers report NOT_FOUND at its
+    place, as for an unknown id)."""
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
         return None

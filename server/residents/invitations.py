@@ -28,7 +28,7 @@ from server.core.enums import ChannelName
 from server.core.errors import Problem, UserError, UserErrorCode
 from server.core.models import utcnow
 from server.core.settings import Settings
-from server.core.validation import collect
+from server.core.validation import collect, uuid_or_none
 from server.notifications.notify import stage_notification
 from server.notifications.spec import NotifySpec, ResidentRecipient
 from server.residents.enums import InvitationChannel
@@ -118,7 +118,7 @@ def _reachable(
     detail = "email address" if data.channel is InvitationChannel.EMAIL else "phone number"
     for i, raw in enumerate(data.resident_ids or ()):
         at = f"input.residentIds.{i}"
-        resident_id = _uuid(raw)
+        resident_id = uuid_or_none(raw)
         resident = found.get(resident_id) if resident_id else None
         if resident is None:
             problems.append(Problem(UserErrorCode.NOT_FOUND, "No such resident.", at))
@@ -140,18 +140,11 @@ def _reachable(
     return chosen, problems
 
 
-def _uuid(value: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return None
-
-
 async def _residents(
     session: AsyncSession, organisation_id: uuid.UUID, raw_ids: Sequence[str]
 ) -> dict[uuid.UUID, Resident]:
     """The organisation's residents (not erased) among these ids, in one statement."""
-    ids = sorted({i for i in (_uuid(r) for r in raw_ids) if i is not None})
+    ids = sorted({i for i in (uuid_or_none(r) for r in raw_ids) if i is not None})
     if not ids:
         return {}
     rows = await session.scalars(

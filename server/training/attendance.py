@@ -27,6 +27,7 @@ from sqlmodel import col
 from server.audit.service import audit
 from server.core.errors import Problem, UserError, UserErrorCode
 from server.core.models import utcnow
+from server.core.validation import uuid_or_none
 from server.security.access import Actor
 from server.training.completion import complete_if_done
 from server.training.enums import AttendanceStatus
@@ -41,13 +42,6 @@ FIELD = "input.trainingSessionId"
 class MarkInput:
     enrolment_id: str
     status: AttendanceStatus
-
-
-def _uuid(value: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return None
 
 
 async def _cohort_enrolments(
@@ -69,7 +63,7 @@ async def _checked(
     session: AsyncSession, training: TrainingSession, marks: Sequence[MarkInput]
 ) -> dict[uuid.UUID, AttendanceStatus]:
     """The batch as enrolment id -> status, or a UserError naming every bad mark."""
-    parsed = [_uuid(m.enrolment_id) for m in marks]
+    parsed = [uuid_or_none(m.enrolment_id) for m in marks]
     found = await _cohort_enrolments(session, training, {i for i in parsed if i})
     problems: list[Problem] = []
     batch: dict[uuid.UUID, AttendanceStatus] = {}
